@@ -1,0 +1,146 @@
+// The typed Config, built from a raw config that passed validation. Defaults are read from
+// spec/spec.json (never repeated here); only machine-derived bounds are computed.
+
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { ConfigError } from '../errors.js';
+import { globalRedactor, secretPropertyNames, secretValuesIn, type Redactor } from '../redact.js';
+import { assertValidConfig } from './validate.js';
+import { connectionSpecification } from './spec.js';
+
+export type Credentials =
+  | { authType: 'iam_role'; roleArn: string; externalId?: string; roleSessionName: string }
+  | { authType: 'web_identity'; roleArn: string; webIdentityTokenFile: string; roleSessionName: string }
+  | { authType: 'access_key'; accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  | { authType: 'default_chain' };
+
+export type Encryption = { mode: 'bucket_default' } | { mode: 'sse_s3' } | { mode: 'sse_kms'; kmsKeyArn: string };
+
+export type Format =
+  | { type: 'parquet'; compression: 'snappy' | 'zstd' | 'gzip' | 'uncompressed' }
+  | { type: 'csv'; compression: 'none' | 'gzip' }
+  | { type: 'jsonl'; compression: 'none' | 'gzip' };
+
+export interface Config {
+  bucket: string;
+  region: string;
+  /** Key prefix without leading or trailing '/'; '' when none. */
+  folder: string;
+  credentials: Credentials;
+  encryption: Encryption;
+  format: Format;
+  fileSizeBytes: number;
+  flushIntervalMs: number;
+  manifestLocation: 'bucket_root' | 'folder';
+  /** Custom endpoint of an S3-compatible store, when set. */
+  endpoint: string | undefined;
+  memoryBudgetBytes: number;
+  tempDiskBudgetBytes: number;
+  uploadConcurrency: number;
+}
+
+const MB = 1024 * 1024;
+
+type Json = Record<string, unknown>;
+
+function specDefault(path: string[]): unknown {
+  let node: unknown = connectionSpecification();
+  for (const key of path) node = ((node as Json).properties as Json)[key];
+  return (node as Json).default;
+}
+
+function branchDefault(group: string, discriminatorValue: string, field: string): unknown {
+  const oneOf = ((connectionSpecification().properties as Json)[group] as Json).oneOf as Json[];
+  for (const branch of oneOf) {
+    const props = branch.properties as Json;
+    if (Object.values(props).some((p) => (p as Json).const === discriminatorValue)) return (props[field] as Json | undefined)?.default;
+  }
+  return undefined;
+}
+
+/** A quarter of the machine's memory, kept between 256 MB and 2 GB. */
+export function defaultMemoryBudgetBytes(totalMem = os.totalmem()): number {
+  return Math.min(2048 * MB, Math.max(256 * MB, Math.floor(totalMem / 4)));
+}
+
+/** Builds the typed Config; throws a ConfigError listing every problem of an invalid one. */
+export function buildConfig(raw: unknown): Config {
+  assertValidConfig(raw, connectionSpecification());
+  const c = raw as Json;
+  const get = <T>(key: string): T => (c[key] ?? specDefault([key])) as T;
+  const fileSizeMb = get<number>('file_size_mb');
+  return {
+    bucket: c.s3_bucket_name as string,
+    region: c.s3_bucket_region as string,
+    folder: get<string>('folder').replace(/\/+$/, ''),
+    credentials: toCredentials(get<Json>('credentials')),
+    encryption: toEncryption(get<Json>('encryption')),
+    format: toFormat(get<Json>('format')),
+    fileSizeBytes: fileSizeMb * MB,
+    flushIntervalMs: get<number>('flush_interval_seconds') * 1000,
+    manifestLocation: get<'bucket_root' | 'folder'>('manifest_location'),
+    endpoint: get<string>('s3_endpoint') || undefined,
+    memoryBudgetBytes: typeof c.memory_budget_mb === 'number' ? c.memory_budget_mb * MB : defaultMemoryBudgetBytes(),
+    tempDiskBudgetBytes: typeof c.temp_disk_budget_mb === 'number' ? c.temp_disk_budget_mb * MB : 8192 * MB,
+    uploadConcurrency: get<number>('upload_concurrency'),
+  };
+}
+
+function toCredentials(c: Json): Credentials {
+  const sessionName = (c.role_session_name as string | undefined) ?? (branchDefault('credentials', c.auth_type as string, 'role_session_name') as string);
+  switch (c.auth_type) {
+    case 'iam_role':
+      return {
+        authType: 'iam_role',
+        roleArn: c.role_arn as string,
+        ...(c.external_id ? { externalId: c.external_id as string } : {}),
+        roleSessionName: sessionName,
+      };
+    case 'web_identity':
+      return { authType: 'web_identity', roleArn: c.role_arn as string, webIdentityTokenFile: c.web_identity_token_file as string, roleSessionName: sessionName };
+    case 'access_key':
+      return {
+        authType: 'access_key',
+        accessKeyId: c.access_key_id as string,
+        secretAccessKey: c.secret_access_key as string,
+        ...(c.session_token ? { sessionToken: c.session_token as string } : {}),
+      };
+    default:
+      return { authType: 'default_chain' };
+  }
+}
+
+function toEncryption(e: Json): Encryption {
+  if (e.mode === 'sse_kms') return { mode: 'sse_kms', kmsKeyArn: e.kms_key_arn as string };
+  return { mode: e.mode as 'bucket_default' | 'sse_s3' };
+}
+
+function toFormat(f: Json): Format {
+  const type = f.format_type as Format['type'];
+  const field = type === 'parquet' ? 'compression_codec' : 'compression';
+  const compression = (f[field] ?? branchDefault('format', type, field)) as string;
+  return { type, compression } as Format;
+}
+
+/** Registers every secret of a raw config with the redactor, before anything can print it. */
+export function registerSecrets(raw: unknown, redactor: Redactor = globalRedactor): void {
+  for (const s of secretValuesIn(raw, secretPropertyNames(connectionSpecification()))) redactor.add(s);
+}
+
+/** Reads and parses a `--config` file; a missing or malformed file is a ConfigError. */
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read the ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // The parser's message quotes the text around the error, which may be a secret: give the
+    // position only.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new ConfigError(`The ${what} file ${path} is not valid JSON${position ? ` (error at character ${position})` : ''}.`);
+  }
+}

@@ -1,0 +1,54 @@
+// One error hierarchy for the whole connector. Every failure that reaches the user is one of
+// these three classes; src/protocol/trace.ts is the one place that turns them into a TRACE.
+
+export type FailureType = 'config_error' | 'transient_error' | 'system_error';
+
+export interface StreamRef {
+  name: string;
+  namespace?: string | undefined;
+}
+
+export interface ErrorDetails {
+  /** Technical detail for the TRACE's internal_message (redacted before it is printed). */
+  internal?: string;
+  /** The stream the error belongs to, when known. */
+  stream?: StreamRef;
+  cause?: unknown;
+}
+
+export abstract class ConnectorError extends Error {
+  abstract readonly failureType: FailureType;
+  readonly internal: string | undefined;
+  readonly stream: StreamRef | undefined;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.internal = details.internal;
+    this.stream = details.stream;
+  }
+}
+
+/** The user must change something: config, catalog, input, permissions, credentials. */
+export class ConfigError extends ConnectorError {
+  readonly failureType = 'config_error' as const;
+}
+
+/** Worth retrying later as it is: throttling, 5xx, timeouts after the SDK's own retries. */
+export class TransientError extends ConnectorError {
+  readonly failureType = 'transient_error' as const;
+}
+
+/** Everything else: a bug, a full disk, an engine failure. */
+export class SystemError extends ConnectorError {
+  readonly failureType = 'system_error' as const;
+}
+
+/** Wraps anything thrown into the hierarchy; unknown errors are system errors. */
+export function asConnectorError(err: unknown): ConnectorError {
+  if (err instanceof ConnectorError) return err;
+  if (err instanceof Error) {
+    return new SystemError(`Unexpected error: ${err.message}`, { internal: err.stack ?? err.message, cause: err });
+  }
+  return new SystemError(`Unexpected error: ${String(err)}`);
+}

@@ -1,0 +1,48 @@
+// Format writers behind one interface. A writer turns a spool of RECORD messages (the raw input
+// lines, as received) into typed output files, using DuckDB to parse the values from the raw
+// text (DESIGN §5.6: JSON.parse in JS would round big integers and drop microseconds).
+
+import type { ConfiguredAirbyteStream } from '../protocol/messages.js';
+import type { Format } from '../config/config.js';
+
+export interface Column {
+  name: string;
+  /** The written format's own type name (DuckDB/Parquet vocabulary), as listed in the manifest. */
+  type: string;
+}
+
+export interface ConvertedFile {
+  /** Local path of the output file. */
+  path: string;
+  records: number;
+  bytes: number;
+  /** ISO-8601 UTC of the smallest and largest `_airbyte_extracted_at` in the file. */
+  minExtractedAt: string;
+  maxExtractedAt: string;
+}
+
+export interface ConvertOptions {
+  /** Output files are split at about this size (DESIGN §3); row groups are at most an eighth of it. */
+  targetFileBytes: number;
+  /** Directory for the output files; names are the writer's choice, unique within it. */
+  outDir: string;
+}
+
+export interface StreamWriterContext {
+  stream: ConfiguredAirbyteStream;
+  format: Format;
+  /** Catalog sync_id (0 when absent), written into `_airbyte_meta.sync_id`. */
+  syncId: number;
+  /** Catalog generation_id (0 when absent), written into `_airbyte_generation_id`. */
+  generationId: number;
+}
+
+export interface StreamConverter {
+  /** The columns as written: the metadata columns of DESIGN §5.3 first, then the data columns. */
+  readonly columns: Column[];
+  /** File extension without the dot: parquet, csv, csv.gz, jsonl, jsonl.gz. */
+  readonly extension: string;
+  readonly contentType: string;
+  /** Converts a non-empty spool into one or more non-empty output files. */
+  convert(spoolPath: string, options: ConvertOptions): Promise<ConvertedFile[]>;
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Thin entry point: wires the real commands to the process and exits with their code.
+
+import { run } from './cli.js';
+import { runSpec } from './commands/spec.js';
+import { runCheck } from './commands/check.js';
+import { runWrite } from './commands/write.js';
+
+process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
+
+const code = await run(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, env: process.env }, {
+  spec: runSpec,
+  check: runCheck,
+  write: runWrite,
+});
+// Let stdout drain, then exit even if a library (DuckDB threads, sockets) still holds a handle.
+process.stdout.write('', () => process.exit(code));

@@ -1,0 +1,71 @@
+// The one redaction helper. Every string that leaves the process (stdout messages, stderr logs,
+// error messages and stack traces) goes through a Redactor that knows the configured secrets and
+// the temporary credentials obtained at run time.
+
+const MASK = '**********';
+// Shorter values are not masked: masking "a" would mangle every message. Real secrets are long.
+const MIN_SECRET_LENGTH = 4;
+
+export class Redactor {
+  private readonly secrets = new Set<string>();
+
+  constructor(secrets: Iterable<string> = []) {
+    for (const s of secrets) this.add(s);
+  }
+
+  /** Registers a secret (a configured key, a session token from STS, …). */
+  add(secret: string | undefined | null): void {
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) return;
+    this.secrets.add(secret);
+    // A secret may also appear JSON-escaped or URL-encoded inside a message.
+    const jsonForm = JSON.stringify(secret).slice(1, -1);
+    if (jsonForm !== secret) this.secrets.add(jsonForm);
+    const urlForm = encodeURIComponent(secret);
+    if (urlForm !== secret) this.secrets.add(urlForm);
+  }
+
+  redact(text: string): string {
+    let out = text;
+    // Longest first so that a secret containing another is masked whole.
+    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) {
+      if (out.includes(s)) out = out.split(s).join(MASK);
+    }
+    return out;
+  }
+}
+
+/** Names of the properties the spec marks `airbyte_secret: true`, at any depth (oneOf branches too). */
+export function secretPropertyNames(schema: unknown): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const props = (node as { properties?: Record<string, unknown> }).properties;
+    if (props && typeof props === 'object') {
+      for (const [name, sub] of Object.entries(props)) {
+        if (sub && typeof sub === 'object' && (sub as { airbyte_secret?: unknown }).airbyte_secret === true) names.add(name);
+      }
+    }
+    Object.values(node).forEach(visit);
+  };
+  visit(schema);
+  return names;
+}
+
+/** The string values of a config held under any of the given property names, at any depth. */
+export function secretValuesIn(config: unknown, names: ReadonlySet<string>): string[] {
+  const found: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (names.has(key) && typeof value === 'string') found.push(value);
+      else visit(value);
+    }
+  };
+  visit(config);
+  return found;
+}
+
+/** The process-wide redactor: the stdout writer and stderr logger consult it. */
+export const globalRedactor = new Redactor();
