@@ -2,7 +2,7 @@
 // error becomes a TRACE and an exit code (DESIGN §1).
 
 import type { Readable, Writable } from 'node:stream';
-import { ConfigError } from './errors.js';
+import { ConfigError, exitCodeOf } from './errors.js';
 import { MessageWriter, StdoutClosedError } from './protocol/output.js';
 import { traceFor } from './protocol/trace.js';
 
@@ -88,7 +88,8 @@ export async function run(argv: readonly string[], io: Io, commands: Commands): 
       await out.send(traceFor(err));
     } catch {
       // stdout closed while reporting: nothing more can be said.
+      return 1;
     }
-    return 1;
+    return exitCodeOf(err);
   }
 }

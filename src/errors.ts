@@ -39,9 +39,19 @@ export class TransientError extends ConnectorError {
   readonly failureType = 'transient_error' as const;
 }
 
+/** SIGTERM: the orchestrator stopped the sync; exit 143 (DESIGN §1). */
+export class InterruptedError extends TransientError {
+  readonly exitCode = 143;
+}
+
 /** Everything else: a bug, a full disk, an engine failure. */
 export class SystemError extends ConnectorError {
   readonly failureType = 'system_error' as const;
+}
+
+/** The exit code an error ends the process with (DESIGN §1). */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof InterruptedError ? err.exitCode : 1;
 }
 
 /** Wraps anything thrown into the hierarchy; unknown errors are system errors. */

@@ -1,0 +1,76 @@
+// Reads and checks the ConfiguredAirbyteCatalog before any record is read: a missing or invalid
+// catalog, an unsupported sync mode or two streams that land in one model are config errors.
+
+import { ConfigError } from '../errors.js';
+import type { ConfiguredAirbyteCatalog, ConfiguredAirbyteStream } from '../protocol/messages.js';
+import { streamKey } from '../protocol/messages.js';
+
+const SUPPORTED_MODES = new Set(['append', 'append_dedup', 'overwrite']);
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function describe(s: ConfiguredAirbyteStream): string {
+  return s.stream.namespace ? `${s.stream.namespace}.${s.stream.name}` : s.stream.name;
+}
+
+/** Validates the shape the connector relies on; every problem is listed at once. */
+export function parseCatalog(raw: unknown): ConfiguredAirbyteCatalog {
+  if (!isObject(raw) || !Array.isArray(raw.streams)) {
+    throw new ConfigError('The configured catalog is invalid: it must be an object with a "streams" array.');
+  }
+  const problems: string[] = [];
+  raw.streams.forEach((entry: unknown, i: number) => {
+    const at = `streams[${i}]`;
+    if (!isObject(entry) || !isObject(entry.stream)) return problems.push(`${at}.stream is required`);
+    const stream = entry.stream;
+    if (typeof stream.name !== 'string') problems.push(`${at}.stream.name must be a string`);
+    if (stream.namespace !== undefined && stream.namespace !== null && typeof stream.namespace !== 'string') {
+      problems.push(`${at}.stream.namespace must be a string`);
+    }
+    if (stream.json_schema !== undefined && !isObject(stream.json_schema)) problems.push(`${at}.stream.json_schema must be an object`);
+    const mode = entry.destination_sync_mode ?? 'append';
+    if (typeof mode !== 'string' || !SUPPORTED_MODES.has(mode)) {
+      problems.push(
+        `${at} (${String(stream.name)}): destination_sync_mode ${JSON.stringify(mode)} is not supported; use append, append_dedup or overwrite (S3 exports are append-only files; readers deduplicate)`,
+      );
+    }
+    for (const field of ['generation_id', 'minimum_generation_id', 'sync_id']) {
+      const v = entry[field];
+      if (v !== undefined && v !== null && !Number.isSafeInteger(v)) problems.push(`${at}.${field} must be an integer`);
+    }
+  });
+  if (problems.length) throw new ConfigError(`The configured catalog is invalid: ${problems.join('; ')}`);
+  const streams = (raw.streams as Record<string, unknown>[]).map((entry) => {
+    const s = entry as unknown as ConfiguredAirbyteStream;
+    const stream = { ...s.stream, json_schema: s.stream.json_schema ?? {} };
+    if (stream.namespace === null) delete stream.namespace;
+    return { ...s, stream, destination_sync_mode: s.destination_sync_mode ?? 'append' };
+  });
+  const seen = new Map<string, ConfiguredAirbyteStream>();
+  for (const s of streams) {
+    const key = streamKey(s.stream.name, s.stream.namespace);
+    if (seen.has(key)) throw new ConfigError(`The configured catalog lists the stream ${describe(s)} twice.`);
+    seen.set(key, s);
+  }
+  return { ...raw, streams } as ConfiguredAirbyteCatalog;
+}
+
+/** Two streams mapped to one model would mix their files: refuse, naming both. */
+export function assertDistinctModels(
+  streams: readonly ConfiguredAirbyteStream[],
+  modelOf: (s: ConfiguredAirbyteStream) => string,
+): void {
+  const byModel = new Map<string, ConfiguredAirbyteStream>();
+  const clashes: string[] = [];
+  for (const s of streams) {
+    const model = modelOf(s);
+    const other = byModel.get(model);
+    if (other) clashes.push(`${describe(other)} and ${describe(s)} both map to model "${model}"`);
+    else byModel.set(model, s);
+  }
+  if (clashes.length) {
+    throw new ConfigError(
+      `Streams of the catalog collide: ${clashes.join('; ')}. Give one of them a distinct destination_object_name.`,
+    );
+  }
+}

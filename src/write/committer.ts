@@ -1,0 +1,172 @@
+// Takes finished spools to S3: convert (DuckDB, one at a time: it uses the cores itself),
+// upload each output file under its part key, rewrite the stream's manifest, and only then
+// report the records as committed (DESIGN §5.1). Commits of one stream happen in order; streams
+// upload in parallel up to a bound. The first failure stops everything and aborts uploads.
+
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import type { ObjectStore } from '../storage/port.js';
+import type { ConvertedFile } from '../formats/format.js';
+import type { FileJob, StreamSink } from './sink.js';
+
+export interface CommitterDeps {
+  store: ObjectStore;
+  outDir: string;
+  targetFileBytes: number;
+  /** Most files uploading at once, across streams. */
+  maxParallelUploads: number;
+  /** The object key of a stream's next data file. */
+  dataKey(sink: StreamSink, part: number): string;
+  /** Rewrites the stream's manifest with the files committed so far. */
+  writeManifest(sink: StreamSink): Promise<void>;
+  /** Called once records up to `recordsEnd` of the stream are in listed objects. */
+  onCommitted(sink: StreamSink, recordsEnd: number): void;
+  log(message: string): void;
+}
+
+export class Committer {
+  private readonly queue: FileJob[] = [];
+  private converting = false;
+  private uploading = 0;
+  private readonly uploadWaiters: (() => void)[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private failure: Error | undefined;
+  /** Spool bytes queued and output bytes not yet uploaded: temp disk held by the pipeline. */
+  backlogBytes = 0;
+  private roomWaiters: (() => void)[] = [];
+
+  constructor(private readonly deps: CommitterDeps) {}
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  submit(job: FileJob): void {
+    if (this.failure) {
+      void job.ready.then(() => job.spool.remove(), () => job.spool.remove());
+      return;
+    }
+    this.backlogBytes += job.spool.bytes;
+    this.queue.push(job);
+    this.pump();
+  }
+
+  /** Resolves once the backlog is at most `limitBytes` (or the pipeline failed). */
+  async waitForRoom(limitBytes: number): Promise<void> {
+    while (this.backlogBytes > limitBytes && !this.failure) {
+      await new Promise<void>((res) => this.roomWaiters.push(res));
+    }
+  }
+
+  /** Resolves when every submitted job is committed; rejects with the first failure. */
+  async idle(): Promise<void> {
+    while (this.queue.length > 0 || this.converting || this.inFlight.size > 0) {
+      await Promise.allSettled([...this.inFlight, this.nextTick()]);
+      if (this.failure) break;
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  private tickWaiters: (() => void)[] = [];
+  private nextTick(): Promise<void> {
+    return new Promise((res) => this.tickWaiters.push(res));
+  }
+  private notify(): void {
+    for (const w of this.tickWaiters.splice(0)) w();
+    for (const w of this.roomWaiters.splice(0)) w();
+  }
+
+  /** Stops the pipeline: queued jobs are dropped, uploads aborted. */
+  fail(err: Error): void {
+    this.failure ??= err;
+    this.abort.abort(err);
+    for (const job of this.queue.splice(0)) void job.ready.then(() => job.spool.remove(), () => job.spool.remove());
+    this.notify();
+  }
+
+  private pump(): void {
+    if (this.converting || this.failure) return;
+    const job = this.queue.shift();
+    if (!job) return;
+    this.converting = true;
+    const work = this.convert(job)
+      .then((files) => {
+        this.converting = false;
+        this.pump();
+        return this.commitInOrder(job, files);
+      })
+      .catch((err: unknown) => {
+        this.converting = false;
+        this.fail(err instanceof Error ? err : new Error(String(err)));
+      })
+      .finally(() => {
+        this.inFlight.delete(work);
+        this.notify();
+      });
+    this.inFlight.add(work);
+  }
+
+  private async convert(job: FileJob): Promise<ConvertedFile[]> {
+    await job.ready;
+    const spoolBytes = job.spool.bytes;
+    try {
+      const files = await job.sink.converter.convert(job.spool.path, {
+        targetFileBytes: this.deps.targetFileBytes,
+        outDir: this.deps.outDir,
+      });
+      const outBytes = files.reduce((n, f) => n + f.bytes, 0);
+      if (spoolBytes > 0) job.sink.outputRatio = Math.max(0.01, outBytes / spoolBytes);
+      this.backlogBytes += outBytes;
+      return files;
+    } finally {
+      this.backlogBytes -= spoolBytes;
+      await job.spool.remove();
+    }
+  }
+
+  private commitInOrder(job: FileJob, files: ConvertedFile[]): Promise<void> {
+    const sink = job.sink;
+    const commit = sink.commitTail.then(async () => {
+      if (this.failure) throw this.failure;
+      for (const file of files) await this.uploadOne(sink, file);
+      await this.deps.writeManifest(sink);
+      sink.committedRecords = job.recordsEnd;
+      this.deps.onCommitted(sink, job.recordsEnd);
+    });
+    sink.commitTail = commit.catch(() => undefined);
+    return commit;
+  }
+
+  private async uploadOne(sink: StreamSink, file: ConvertedFile): Promise<void> {
+    while (this.uploading >= this.deps.maxParallelUploads) {
+      await new Promise<void>((res) => this.uploadWaiters.push(res));
+    }
+    this.uploading++;
+    try {
+      if (this.failure) throw this.failure;
+      const part = sink.files.length;
+      const key = this.deps.dataKey(sink, part);
+      const { size } = await stat(file.path);
+      const result = await this.deps.store.upload(key, createReadStream(file.path), {
+        contentType: sink.converter.contentType,
+        signal: this.abort.signal,
+      });
+      if (result.bytes !== size) throw new Error(`uploaded ${result.bytes} bytes of ${file.path}, expected ${size}`);
+      sink.files.push({
+        key,
+        records: file.records,
+        bytes: result.bytes,
+        sha256: result.sha256,
+        min_extracted_at: file.minExtractedAt,
+        max_extracted_at: file.maxExtractedAt,
+      });
+    } finally {
+      this.uploading--;
+      this.backlogBytes -= file.bytes;
+      await rm(file.path, { force: true });
+      this.uploadWaiters.shift()?.();
+      this.notify();
+    }
+  }
+}

@@ -1,0 +1,224 @@
+// The write session: routes each input line, holds STATEs until their records are durable,
+// decides when files are cut (DESIGN §3 splitting, §5.1 timer), and finishes cleanly at the end
+// of input, on bad input, on SIGTERM or on an S3 failure. Everything that changes the session's
+// state runs synchronously; only backpressure waits.
+
+import { ConfigError } from '../errors.js';
+import type { InputLine } from '../protocol/lines.js';
+import { streamKey, type StreamDescriptor } from '../protocol/messages.js';
+import type { Committer } from './committer.js';
+import type { CutReason, StreamSink } from './sink.js';
+import type { StateKind, StateTracker } from './states.js';
+
+export interface SessionLimits {
+  targetFileBytes: number;
+  flushIntervalMs: number;
+  /** Open spools beyond this in all are cut, largest first (temp disk bound). */
+  spoolBudgetBytes: number;
+  /** The reader waits while the pipeline holds more than this on disk. */
+  backlogBudgetBytes: number;
+  /** The reader waits while a spool holds more than this in memory. */
+  spoolMemoryBytes: number;
+}
+
+export interface SessionDeps {
+  sinks: Map<string, StreamSink>;
+  tracker: StateTracker;
+  committer: Committer;
+  limits: SessionLimits;
+  now: () => number;
+  /** Prints the states that became ready (in order). */
+  echo(lines: string[]): void;
+  log(level: 'INFO' | 'WARN', message: string): void;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export class WriteSession {
+  private readonly byName = new Map<string, StreamSink[]>();
+  private readonly warnedTypes = new Set<string>();
+  private openSpoolBytes = 0;
+
+  constructor(private readonly d: SessionDeps) {
+    for (const sink of d.sinks.values()) {
+      const list = this.byName.get(sink.configured.stream.name) ?? [];
+      list.push(sink);
+      this.byName.set(sink.configured.stream.name, list);
+    }
+  }
+
+  /** Reads every line; throws a ConfigError for bad input (after nothing else was taken). */
+  async consume(lines: AsyncIterable<InputLine>): Promise<void> {
+    for await (const line of lines) {
+      this.handleLine(line);
+      const failed = this.d.committer.failed;
+      if (failed) throw failed;
+      await this.backpressure();
+    }
+  }
+
+  private async backpressure(): Promise<void> {
+    const { committer, limits } = this.d;
+    if (committer.backlogBytes > limits.backlogBudgetBytes) await committer.waitForRoom(limits.backlogBudgetBytes);
+    for (const sink of this.d.sinks.values()) {
+      if (sink.spool && sink.spool.bufferedBytes > limits.spoolMemoryBytes) await sink.spool.drained();
+    }
+  }
+
+  handleLine({ text, lineNo }: InputLine): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      throw new ConfigError(`Input line ${lineNo} is not valid JSON (starts with ${JSON.stringify(text.slice(0, 40))}).`);
+    }
+    if (!isObject(msg)) throw new ConfigError(`Input line ${lineNo} is not a JSON object.`);
+    if (typeof msg.type !== 'string') throw new ConfigError(`Input line ${lineNo} has no string "type": it is not an Airbyte message.`);
+    switch (msg.type) {
+      case 'RECORD':
+        return this.onRecord(msg.record, text, lineNo);
+      case 'STATE':
+        return this.onState(msg.state, text, lineNo);
+      case 'TRACE':
+        return this.onTrace(msg.trace);
+      case 'LOG':
+      case 'CONTROL':
+      case 'SPEC':
+      case 'CATALOG':
+      case 'CONNECTION_STATUS':
+      case 'DESTINATION_CATALOG':
+        return;
+      default:
+        if (!this.warnedTypes.has(msg.type)) {
+          this.warnedTypes.add(msg.type);
+          this.d.log('WARN', `Skipping messages of unknown type ${JSON.stringify(msg.type)} (first at input line ${lineNo}).`);
+        }
+    }
+  }
+
+  private sinkFor(name: string, namespace: unknown): StreamSink | undefined {
+    const ns = typeof namespace === 'string' ? namespace : undefined;
+    const exact = this.d.sinks.get(streamKey(name, ns));
+    if (exact) return exact;
+    // A record without a namespace matches the one catalog stream of that name, if unique.
+    const byName = this.byName.get(name);
+    return ns === undefined && byName?.length === 1 ? byName[0] : undefined;
+  }
+
+  private onRecord(record: unknown, text: string, lineNo: number): void {
+    if (!isObject(record)) throw new ConfigError(`Input line ${lineNo}: RECORD message without a "record" object.`);
+    const { stream, namespace, data } = record;
+    if (typeof stream !== 'string') throw new ConfigError(`Input line ${lineNo}: RECORD without a string "stream".`);
+    const ref = { name: stream, ...(typeof namespace === 'string' ? { namespace } : {}) };
+    if (!isObject(data)) throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describe(ref)} without a "data" object.`, { stream: ref });
+    if (typeof record.emitted_at !== 'number') {
+      throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describe(ref)} without a numeric "emitted_at".`, { stream: ref });
+    }
+    const sink = this.sinkFor(stream, namespace);
+    if (!sink) {
+      throw new ConfigError(
+        `Input line ${lineNo}: RECORD for stream ${describe(ref)}, which is not in the configured catalog.`,
+        { stream: ref },
+      );
+    }
+    const index = this.d.tracker.onRecord(sink.key);
+    const spool = sink.openSpool(index);
+    const before = spool.bytes;
+    spool.append(text);
+    this.openSpoolBytes += spool.bytes - before;
+    const estimate = sink.estimatedOutputBytes;
+    const target = this.d.limits.targetFileBytes;
+    if (estimate >= 2 * target) this.cut(sink, 'hard-size');
+    else if (estimate >= target) sink.due = true;
+    if (this.openSpoolBytes > this.d.limits.spoolBudgetBytes) this.cutLargest();
+  }
+
+  private onState(state: unknown, text: string, lineNo: number): void {
+    if (!isObject(state)) throw new ConfigError(`Input line ${lineNo}: STATE message without a "state" object.`);
+    const kind = (typeof state.type === 'string' ? state.type : 'LEGACY') as StateKind;
+    let covered: StreamSink[];
+    let key: string | undefined;
+    if (kind === 'STREAM') {
+      const desc = isObject(state.stream) && isObject(state.stream.stream_descriptor) ? state.stream.stream_descriptor : undefined;
+      if (!desc || typeof desc.name !== 'string') {
+        throw new ConfigError(`Input line ${lineNo}: STREAM state without stream.stream_descriptor.name.`);
+      }
+      const sink = this.sinkFor(desc.name, desc.namespace);
+      key = sink?.key ?? streamKey(desc.name, typeof desc.namespace === 'string' ? desc.namespace : undefined);
+      covered = sink ? [sink] : [];
+    } else if (kind === 'GLOBAL' || kind === 'LEGACY') {
+      covered = [...this.d.sinks.values()];
+    } else {
+      throw new ConfigError(`Input line ${lineNo}: STATE of unknown type ${JSON.stringify(state.type)}.`);
+    }
+    this.d.tracker.onState(text, lineNo, kind, key, this.d.now());
+    for (const sink of covered) {
+      sink.markBoundary();
+      if (sink.due) this.cut(sink, 'size');
+    }
+    this.echoReady();
+  }
+
+  private onTrace(trace: unknown): void {
+    if (!isObject(trace) || trace.type !== 'STREAM_STATUS' || !isObject(trace.stream_status)) return;
+    const status = trace.stream_status;
+    const desc = isObject(status.stream_descriptor) ? status.stream_descriptor : undefined;
+    if (!desc || typeof desc.name !== 'string') return;
+    const sink = this.sinkFor(desc.name, desc.namespace);
+    if (sink && status.status === 'INCOMPLETE') sink.sawIncomplete = true;
+  }
+
+  /** Detaches a sink's open spool (at `at`, or whole) and hands it to the committer. */
+  private cut(sink: StreamSink, reason: CutReason, at?: { bytes: number; records: number }, keepTail = true): void {
+    const before = sink.spool?.bytes ?? 0;
+    const job = sink.cut(reason, at, keepTail);
+    if (!job) return;
+    this.openSpoolBytes -= before - (sink.spool?.bytes ?? 0);
+    this.d.committer.submit(job);
+  }
+
+  private cutLargest(): void {
+    let largest: StreamSink | undefined;
+    for (const sink of this.d.sinks.values()) {
+      if ((sink.spool?.bytes ?? 0) > (largest?.spool?.bytes ?? 0)) largest = sink;
+    }
+    if (largest) this.cut(largest, 'budget');
+  }
+
+  echoReady(): void {
+    const ready = this.d.tracker.takeReady();
+    if (ready.length) this.d.echo(ready);
+  }
+
+  /** Timer: a state held flush_interval finishes the files it waits on, at their boundaries. */
+  onTick(): void {
+    const oldest = this.d.tracker.pending[0];
+    if (!oldest || this.d.now() - oldest.receivedAt < this.d.limits.flushIntervalMs) return;
+    this.finishHeld('timer', true);
+  }
+
+  /** Cuts every open spool that a held state waits on, at its last state boundary. */
+  finishHeld(reason: CutReason, keepTail: boolean): void {
+    const need = this.d.tracker.neededByHeld();
+    for (const [key] of need) {
+      const sink = this.d.sinks.get(key);
+      if (sink?.boundary) this.cut(sink, reason, sink.boundary, keepTail);
+    }
+  }
+
+  /** End of input: every open spool is finished whole. */
+  finishAll(): void {
+    for (const sink of this.d.sinks.values()) this.cut(sink, 'end');
+  }
+
+  /** Failure or SIGTERM: finish what held states wait on, drop unconfirmed tails. */
+  finishForExit(): void {
+    this.finishHeld('failure', false);
+  }
+}
+
+function describe(s: StreamDescriptor): string {
+  return s.namespace ? `${s.namespace}.${s.name}` : s.name;
+}
+

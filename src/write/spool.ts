@@ -1,0 +1,145 @@
+// A spool: a local file holding one stream's RECORD lines exactly as received (DESIGN §5.6: the
+// raw text reaches DuckDB, never a JS re-serialisation). Appends are synchronous: lines are
+// batched in memory and written in order by a chain of async writes, so the session never has to
+// await to take a record, and can detach a spool (cut a file) at any moment without a lock.
+
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { rm, truncate } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+
+/** Lines are handed to the file in batches of about this size. */
+const BATCH_BYTES = 256 * 1024;
+
+/** A point in the spool: how many bytes and records precede it. */
+export interface SpoolMark {
+  bytes: number;
+  records: number;
+}
+
+export class Spool {
+  private readonly file: WriteStream;
+  private batch: string[] = [];
+  private batchBytes = 0;
+  /** Bytes handed to the write chain and not yet written: the memory the spool holds. */
+  private inFlight = 0;
+  /** Serialises the file's writes; starts with the copy of a predecessor's tail, if any. */
+  private writes: Promise<void>;
+  private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
+  bytes = 0;
+  records = 0;
+
+  /**
+   * @param firstRecordIndex records of the stream received before this spool's first record
+   * @param head bytes written before any append (the tail of a spool cut at a state boundary)
+   */
+  constructor(
+    readonly path: string,
+    readonly firstRecordIndex: number,
+    head?: { from: Promise<{ path: string; start: number }>; mark: SpoolMark },
+  ) {
+    this.file = createWriteStream(path, { flags: 'w' });
+    this.file.on('error', (err) => {
+      this.failure ??= err;
+    });
+    this.writes = head
+      ? head.from.then(({ path: src, start }) => pipeline(createReadStream(src, { start }), this.file, { end: false }))
+      : Promise.resolve();
+    this.writes.catch((err: Error) => {
+      this.failure ??= err;
+    });
+    if (head) {
+      this.bytes = head.mark.bytes;
+      this.records = head.mark.records;
+    }
+  }
+
+  append(line: string): void {
+    const size = Buffer.byteLength(line) + 1;
+    this.batch.push(line);
+    this.batchBytes += size;
+    this.bytes += size;
+    this.records += 1;
+    if (this.batchBytes >= BATCH_BYTES) this.flushBatch();
+  }
+
+  get mark(): SpoolMark {
+    return { bytes: this.bytes, records: this.records };
+  }
+
+  /** Memory held by lines not yet on disk; the reader waits (drained()) when it grows. */
+  get bufferedBytes(): number {
+    return this.inFlight + this.batchBytes;
+  }
+
+  private flushBatch(): void {
+    if (this.batch.length === 0) return;
+    const chunk = this.batch.join('\n') + '\n';
+    const size = this.batchBytes;
+    this.batch = [];
+    this.batchBytes = 0;
+    this.inFlight += size;
+    this.writes = this.writes.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          this.file.write(chunk, (err) => {
+            this.inFlight -= size;
+            if (err) reject(err);
+            else resolve();
+          });
+        }),
+    );
+    this.writes.catch((err: Error) => {
+      this.failure ??= err;
+    });
+  }
+
+  /** Resolves when every line appended so far is written to the file. */
+  async drained(): Promise<void> {
+    this.flushBatch();
+    await this.writes;
+    if (this.failure) throw this.failure;
+  }
+
+  /** Writes what is buffered and closes the file. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.drained();
+      await new Promise<void>((res, rej) => this.file.end((err?: Error | null) => (err ? rej(err) : res())));
+      if (this.failure) throw this.failure;
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Cuts the spool at `mark` (a state boundary): returns a promise that resolves once this file
+   * holds exactly the records before the mark, and, when records follow the mark, a new open
+   * spool at `tailPath` that starts with them. Synchronous up to the returned promises, so the
+   * caller can keep appending to the tail at once.
+   */
+  cutAt(mark: SpoolMark, tailPath: string, keepTail: boolean): { done: Promise<void>; tail: Spool | undefined } {
+    const after = { bytes: this.bytes - mark.bytes, records: this.records - mark.records };
+    if (after.records === 0) return { done: this.close(), tail: undefined };
+    const closed = this.close();
+    const tail = keepTail
+      ? new Spool(tailPath, this.firstRecordIndex + mark.records, {
+          from: closed.then(() => ({ path: this.path, start: mark.bytes })),
+          mark: after,
+        })
+      : undefined;
+    const done = (async () => {
+      await closed;
+      // The tail must be copied out before the file is shortened.
+      if (tail) await tail.writes;
+      await truncate(this.path, mark.bytes);
+    })();
+    this.bytes = mark.bytes;
+    this.records = mark.records;
+    return { done, tail };
+  }
+
+  async remove(): Promise<void> {
+    if (!this.file.closed) this.file.destroy();
+    await rm(this.path, { force: true });
+  }
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { StateTracker } from '../../src/write/states.js';
+
+const streamState = (name: string, n: number) =>
+  `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"${name}"},"stream_state":{"n":${n}}}}}`;
+const globalState = (n: number) => `{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"n":${n}},"stream_states":[]}}}`;
+const countOf = (line: string) => JSON.parse(line).state.destinationStats.recordCount as number;
+
+describe('StateTracker', () => {
+  it('holds a STREAM state until its own stream is committed, not other streams', () => {
+    const t = new StateTracker();
+    t.onRecord('a');
+    t.onRecord('b');
+    t.onRecord('a');
+    t.onState(streamState('a', 1), 4, 'STREAM', 'a', 0);
+    expect(t.takeReady()).toEqual([]);
+    t.onCommitted('a', 1);
+    expect(t.takeReady()).toEqual([]);
+    t.onCommitted('a', 2);
+    const ready = t.takeReady();
+    expect(ready).toHaveLength(1);
+    expect(countOf(ready[0]!)).toBe(2);
+  });
+
+  it('echoes in input order: a ready state waits behind an earlier held one', () => {
+    const t = new StateTracker();
+    t.onRecord('a');
+    t.onState(streamState('a', 1), 2, 'STREAM', 'a', 0);
+    t.onRecord('b');
+    t.onState(streamState('b', 1), 4, 'STREAM', 'b', 0);
+    t.onCommitted('b', 1);
+    expect(t.takeReady()).toEqual([]);
+    t.onCommitted('a', 1);
+    const ready = t.takeReady();
+    expect(ready.map((l) => JSON.parse(l).state.stream.stream_descriptor.name)).toEqual(['a', 'b']);
+    expect(t.takeReady()).toEqual([]);
+  });
+
+  it('a GLOBAL state waits for every stream and counts records of all streams since the previous one', () => {
+    const t = new StateTracker();
+    t.onRecord('a');
+    t.onRecord('b');
+    t.onRecord('b');
+    t.onState(globalState(1), 4, 'GLOBAL', undefined, 0);
+    t.onRecord('a');
+    t.onState(globalState(2), 6, 'GLOBAL', undefined, 0);
+    t.onCommitted('a', 2);
+    expect(t.takeReady()).toEqual([]);
+    t.onCommitted('b', 2);
+    const ready = t.takeReady();
+    expect(ready.map(countOf)).toEqual([3, 1]);
+  });
+
+  it('counts STREAM records since the previous echoed state of the same stream', () => {
+    const t = new StateTracker();
+    for (let i = 0; i < 3; i++) t.onRecord('a');
+    t.onState(streamState('a', 1), 4, 'STREAM', 'a', 0);
+    t.onRecord('b');
+    t.onState(streamState('b', 1), 6, 'STREAM', 'b', 0);
+    t.onRecord('a');
+    t.onState(streamState('a', 2), 8, 'STREAM', 'a', 0);
+    t.onCommitted('a', 4);
+    t.onCommitted('b', 1);
+    expect(t.takeReady().map(countOf)).toEqual([3, 1, 1]);
+  });
+
+  it('a state with no records before it is ready at once', () => {
+    const t = new StateTracker();
+    t.onState(streamState('a', 0), 1, 'STREAM', 'a', 0);
+    expect(t.takeReady().map(countOf)).toEqual([0]);
+  });
+
+  it('neededByHeld names the records each held state still waits on', () => {
+    const t = new StateTracker();
+    t.onRecord('a');
+    t.onRecord('a');
+    t.onState(streamState('a', 1), 3, 'STREAM', 'a', 0);
+    t.onRecord('b');
+    t.onState(globalState(1), 5, 'GLOBAL', undefined, 0);
+    t.onCommitted('a', 1);
+    expect([...t.neededByHeld()]).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
+  });
+
+  it('refuses a committed count that goes backwards', () => {
+    const t = new StateTracker();
+    t.onCommitted('a', 2);
+    expect(() => t.onCommitted('a', 1)).toThrow(/backwards/);
+  });
+});
