@@ -1,0 +1,71 @@
+// Fakes of the connector's OWN ports (ObjectStore, StreamConverter) for unit tests of the write
+// path's bookkeeping. They never stand in for the AWS SDK: integration tests use radosgw.
+
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ConvertOptions, ConvertedFile, StreamConverter } from '../../src/formats/format.js';
+import type { ObjectInfo, ObjectStore, PutOptions, UploadOptions, UploadResult } from '../../src/storage/port.js';
+
+export class MemoryStore implements ObjectStore {
+  readonly objects = new Map<string, Buffer>();
+  readonly puts: string[] = [];
+  /** Makes the next upload fail with this error. */
+  failNextUpload: Error | undefined;
+
+  async put(key: string, body: string | Buffer, _options: PutOptions): Promise<void> {
+    this.objects.set(key, Buffer.from(body));
+    this.puts.push(key);
+  }
+
+  async upload(key: string, body: Readable, _options: UploadOptions): Promise<UploadResult> {
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(c as Buffer);
+    if (this.failNextUpload) {
+      const err = this.failNextUpload;
+      this.failNextUpload = undefined;
+      throw err;
+    }
+    const data = Buffer.concat(chunks);
+    if (this.objects.has(key)) throw new Error(`object ${key} written twice`);
+    this.objects.set(key, data);
+    return { key, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+  }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    return [...this.objects].filter(([k]) => k.startsWith(prefix)).map(([key, v]) => ({ key, size: v.length }));
+  }
+}
+
+/** Copies the spool's records (the `record.data` objects) into one JSONL file. */
+export class CopyConverter implements StreamConverter {
+  readonly columns = [{ name: 'data', type: 'JSON' }];
+  readonly extension = 'jsonl';
+  readonly contentType = 'application/x-ndjson';
+  private seq = 0;
+  converted = 0;
+
+  async convert(spoolPath: string, options: ConvertOptions): Promise<ConvertedFile[]> {
+    const lines = readFileSync(spoolPath, 'utf8').split('\n').filter(Boolean);
+    if (lines.length === 0) throw new Error('empty spool');
+    const records = lines.map((l) => JSON.parse(l).record);
+    const path = join(options.outDir, `copy-${process.pid}-${this.seq++}-${Math.random().toString(36).slice(2)}.jsonl`);
+    writeFileSync(path, records.map((r) => JSON.stringify(r.data)).join('\n') + '\n');
+    const times = records.map((r) => r.emitted_at as number);
+    this.converted += records.length;
+    return [
+      {
+        path,
+        records: records.length,
+        bytes: readFileSync(path).length,
+        minExtractedAt: new Date(Math.min(...times)).toISOString(),
+        maxExtractedAt: new Date(Math.max(...times)).toISOString(),
+      },
+    ];
+  }
+}

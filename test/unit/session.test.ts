@@ -1,0 +1,156 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { InputLine } from '../../src/protocol/lines.js';
+import { streamKey, type ConfiguredAirbyteStream } from '../../src/protocol/messages.js';
+import { Committer } from '../../src/write/committer.js';
+import { WriteSession, type SessionLimits } from '../../src/write/session.js';
+import { StreamSink } from '../../src/write/sink.js';
+import { StateTracker } from '../../src/write/states.js';
+import { CopyConverter, MemoryStore } from '../support/fakes.js';
+
+const record = (stream: string, i: number) =>
+  JSON.stringify({ type: 'RECORD', record: { stream, data: { id: i, pad: 'x'.repeat(50) }, emitted_at: 1_700_000_000_000 + i } });
+const state = (stream: string, n: number) =>
+  JSON.stringify({ type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: { name: stream }, stream_state: { n } } } });
+
+function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'session-test-'));
+  const store = new MemoryStore();
+  const sinks = new Map<string, StreamSink>();
+  streams.forEach((name, i) => {
+    const configured = { stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' } as ConfiguredAirbyteStream;
+    const key = streamKey(name);
+    sinks.set(key, new StreamSink(key, configured, name, new CopyConverter(), dir, i));
+  });
+  const tracker = new StateTracker();
+  const echoed: string[] = [];
+  const manifestWrites: { model: string; files: number }[] = [];
+  let clock = 0;
+  let session: WriteSession;
+  const committer = new Committer({
+    store,
+    outDir: dir,
+    targetFileBytes: limits.targetFileBytes ?? 1 << 30,
+    maxParallelUploads: 2,
+    dataKey: (sink, part) => `${sink.model}/part-${part}.jsonl`,
+    writeManifest: async (sink) => {
+      manifestWrites.push({ model: sink.model, files: sink.files.length });
+    },
+    onCommitted: (sink, end) => {
+      tracker.onCommitted(sink.key, end);
+      session.echoReady();
+    },
+    log: () => undefined,
+  });
+  session = new WriteSession({
+    sinks,
+    tracker,
+    committer,
+    limits: { targetFileBytes: 1 << 30, flushIntervalMs: 300_000, spoolBudgetBytes: 1 << 30, backlogBudgetBytes: 1 << 30, spoolMemoryBytes: 1 << 20, ...limits },
+    now: () => clock,
+    echo: (l) => echoed.push(...l),
+    log: () => undefined,
+  });
+  const feed = async function* (lines: string[]): AsyncGenerator<InputLine> {
+    let n = 0;
+    for (const text of lines) yield { text, lineNo: ++n };
+  };
+  return { store, sinks, tracker, committer, session, echoed, manifestWrites, feed, tick: (ms: number) => (clock += ms) };
+}
+
+const storedRecords = (store: MemoryStore, prefix: string) =>
+  [...store.objects].filter(([k]) => k.startsWith(prefix)).flatMap(([, v]) => v.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l).id as number));
+
+describe('WriteSession', () => {
+  it('echoes each state only after the records before it are uploaded and listed', async () => {
+    const h = harness(['a', 'b']);
+    const lines = [record('a', 0), record('b', 0), state('a', 1), record('a', 1), state('b', 1), state('a', 2)];
+    await h.session.consume(h.feed(lines));
+    expect(h.echoed).toEqual([]); // nothing finished yet: files are not due
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(h.echoed.map((l) => JSON.parse(l).state.stream.stream_state.n)).toEqual([1, 1, 2]);
+    expect(h.echoed.map((l) => JSON.parse(l).state.destinationStats.recordCount)).toEqual([1, 1, 1]);
+    expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);
+    expect(storedRecords(h.store, 'b/')).toEqual([0]);
+  });
+
+  it('cuts a due file at the next state boundary of its stream, so each file ends at a state', async () => {
+    const h = harness(['a'], { targetFileBytes: 2000 });
+    const lines: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      lines.push(record('a', i));
+      if (i % 7 === 6) lines.push(state('a', i));
+    }
+    await h.session.consume(h.feed(lines));
+    h.session.finishAll();
+    await h.committer.idle();
+    const files = h.sinks.get(streamKey('a'))!.files;
+    expect(files.length).toBeGreaterThan(3);
+    // every file but the last ends just before a state: its record count is a multiple of 7
+    let end = 0;
+    for (const f of files.slice(0, -1)) {
+      end += f.records;
+      expect(end % 7).toBe(0);
+    }
+    expect(storedRecords(h.store, 'a/').sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(h.echoed).toHaveLength(Math.floor(200 / 7));
+  });
+
+  it('a state held flush_interval finishes its file at the boundary, keeping later records open', async () => {
+    const h = harness(['a'], { flushIntervalMs: 1000 });
+    await h.session.consume(h.feed([record('a', 0), record('a', 1), state('a', 2), record('a', 2)]));
+    h.tick(999);
+    h.session.onTick();
+    await h.committer.idle();
+    expect(h.echoed).toEqual([]);
+    h.tick(1);
+    h.session.onTick();
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(1);
+    const sink = h.sinks.get(streamKey('a'))!;
+    expect(sink.files.map((f) => f.records)).toEqual([2]);
+    expect(sink.spool?.records).toBe(1); // the record after the state is still open
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(sink.files.map((f) => f.records)).toEqual([2, 1]);
+  });
+
+  it('on exit, finishes what held states wait on and drops the unconfirmed tail', async () => {
+    const h = harness(['a']);
+    await h.session.consume(h.feed([record('a', 0), state('a', 1), record('a', 1)]));
+    h.session.finishForExit();
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(1);
+    expect(storedRecords(h.store, 'a/')).toEqual([0]);
+  });
+
+  it.each([
+    ['not JSON', '{"type":', /line 2 is not valid JSON/],
+    ['not an object', '[1,2]', /line 2 is not a JSON object/],
+    ['no string type', '{"type":5}', /line 2 has no string "type"/],
+    ['a record without data', '{"type":"RECORD","record":{"stream":"a","emitted_at":1}}', /line 2: RECORD of stream a without a "data" object/],
+    ['a record without stream', '{"type":"RECORD","record":{"data":{},"emitted_at":1}}', /line 2: RECORD without a string "stream"/],
+    ['a stream not in the catalog', '{"type":"RECORD","record":{"stream":"zz","data":{},"emitted_at":1}}', /line 2: RECORD for stream zz, which is not in the configured catalog/],
+  ])('reports %s with its line number', async (_name, bad, message) => {
+    const h = harness(['a']);
+    await expect(h.session.consume(h.feed([record('a', 0), bad]))).rejects.toThrow(message);
+  });
+
+  it('skips LOG, CONTROL and unknown message types', async () => {
+    const h = harness(['a']);
+    await h.session.consume(h.feed(['{"type":"LOG","log":{"level":"INFO","message":"x"}}', '{"type":"FUTURE_THING"}', record('a', 0)]));
+    expect(h.tracker.receivedOf(streamKey('a'))).toBe(1);
+  });
+
+  it('an upload failure stops the session and no state covering it is echoed', async () => {
+    const h = harness(['a']);
+    h.store.failNextUpload = new Error('boom');
+    await h.session.consume(h.feed([record('a', 0), state('a', 1)]));
+    h.session.finishAll();
+    await expect(h.committer.idle()).rejects.toThrow('boom');
+    expect(h.echoed).toEqual([]);
+  });
+});
