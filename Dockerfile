@@ -1,0 +1,27 @@
+# destination-s3-export: the image an orchestrator runs as `spec`, `check` and `write`.
+# Node 22 LTS (DESIGN §1). Two stages: the build stage compiles TypeScript with the dev
+# dependencies; the runtime stage holds production dependencies, dist/ and spec/ only.
+
+FROM node:22-bookworm-slim AS build
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:22-bookworm-slim AS runtime
+LABEL io.airbyte.name="airbyte/destination-s3-export"
+LABEL io.airbyte.version="0.1.0"
+ENV NODE_ENV=production
+WORKDIR /airbyte
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /build/dist ./dist
+COPY spec ./spec
+# The application files stay owned by root (read-only to the connector). Temp files go to
+# TMPDIR (default /tmp); mount a volume there sized for temp_disk_budget_mb (docs/operations.md).
+# Numeric user: the base image's `node` user, so that runAsNonRoot can verify it.
+USER 1000:1000
+ENV AIRBYTE_ENTRYPOINT="node /airbyte/dist/main.js"
+ENTRYPOINT ["node", "/airbyte/dist/main.js"]

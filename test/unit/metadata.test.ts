@@ -1,0 +1,71 @@
+// metadata.yaml is what a connector registry reads about the image: it must agree with
+// package.json (version, name, license), spec/spec.json (documentation URL, capabilities) and
+// Airbyte's metadata format (metadataSpecVersion 1.0: required keys, no unknown keys, enums).
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const read = (file: string): string => readFileSync(resolve(ROOT, file), 'utf8');
+
+const pkg = JSON.parse(read('package.json')) as { name: string; version: string; license: string };
+const spec = JSON.parse(read('spec/spec.json')) as { documentationUrl: string; supportsDBT: boolean; supportsNormalization: boolean };
+const doc = parseYaml(read('metadata.yaml')) as { metadataSpecVersion: unknown; data: Record<string, unknown> };
+const data = doc.data;
+
+/** Orchestrators key connector definitions on this id: it must never change. */
+const DEFINITION_ID = '8082e1f6-ba51-4755-9438-b95e58490062';
+
+// The format's keys under `data` (metadataSpecVersion 1.0); any other key is rejected.
+const REQUIRED = ['name', 'definitionId', 'connectorType', 'connectorSubtype', 'dockerRepository', 'dockerImageTag', 'documentationUrl', 'githubIssueLabel', 'license', 'releaseStage'];
+const OPTIONAL = [
+  'icon', 'connectorBuildOptions', 'connectorTestSuitesOptions', 'supportsDbt', 'supportsNormalization', 'externalDocumentationUrls',
+  'maxSecondsBetweenMessages', 'releaseDate', 'protocolVersion', 'erdUrl', 'supportLevel', 'tags', 'registryOverrides', 'allowedHosts',
+  'releases', 'normalizationConfig', 'suggestedStreams', 'resourceRequirements', 'ab_internal', 'remoteRegistries', 'supportsRefreshes',
+  'generated', 'supportsFileTransfer', 'supportsDataActivation', 'connectorIPCOptions',
+];
+
+describe('metadata.yaml', () => {
+  it('has the shape of Airbyte connector metadata 1.0: required keys, no unknown ones', () => {
+    expect(Object.keys(doc).sort()).toEqual(['data', 'metadataSpecVersion']);
+    expect(doc.metadataSpecVersion).toBe('1.0');
+    for (const key of REQUIRED) expect(data, key).toHaveProperty(key);
+    expect(Object.keys(data).filter((k) => !REQUIRED.includes(k) && !OPTIONAL.includes(k))).toEqual([]);
+  });
+
+  it('describes a file destination with a fixed definitionId', () => {
+    expect(data.connectorType).toBe('destination');
+    expect(data.connectorSubtype).toBe('file');
+    expect(data.definitionId).toBe(DEFINITION_ID);
+    expect(String(data.definitionId)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('names the image and version of package.json', () => {
+    expect(data.dockerRepository).toBe(`airbyte/${pkg.name}`);
+    expect(data.dockerImageTag).toBe(pkg.version);
+    expect(data.githubIssueLabel).toBe(pkg.name);
+    expect(data.license).toBe(pkg.license);
+  });
+
+  it('points at the documentation URL of spec/spec.json and states the spec capabilities', () => {
+    expect(data.documentationUrl).toBe(spec.documentationUrl);
+    expect(() => new URL(String(data.documentationUrl))).not.toThrow();
+    expect(data.supportsDbt ?? false).toBe(spec.supportsDBT);
+    expect(data.supportsNormalization ?? false).toBe(spec.supportsNormalization);
+    // DESIGN §6: generations are honoured, so refreshes are supported.
+    expect(data.supportsRefreshes).toBe(true);
+  });
+
+  it('uses values the format allows for stage, support level, tags and test suites', () => {
+    expect(['alpha', 'beta', 'generally_available', 'custom']).toContain(data.releaseStage);
+    expect(['community', 'certified', 'archived']).toContain(data.supportLevel);
+    expect(data.tags).toContain('language:typescript');
+    const suites = (data.connectorTestSuitesOptions as { suite: string }[]).map((s) => s.suite);
+    expect(new Set(suites).size).toBe(suites.length);
+    for (const s of suites) expect(['unitTests', 'integrationTests', 'acceptanceTests', 'liveTests']).toContain(s);
+    // The two suites this repository has (vitest projects `unit` and `integration`).
+    expect(suites).toEqual(expect.arrayContaining(['unitTests', 'integrationTests']));
+  });
+});
