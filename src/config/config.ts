@@ -1,7 +1,7 @@
 // The typed Config, built from a raw config that passed validation. Defaults are read from
 // spec/spec.json (never repeated here); only machine-derived bounds are computed.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import { ConfigError } from '../errors.js';
 import { globalRedactor, secretPropertyNames, secretValuesIn, type Redactor } from '../redact.js';
@@ -58,9 +58,30 @@ function branchDefault(group: string, discriminatorValue: string, field: string)
   return undefined;
 }
 
-/** A quarter of the machine's memory, kept between 256 MB and 2 GB. */
-export function defaultMemoryBudgetBytes(totalMem = os.totalmem()): number {
+/**
+ * The memory the process may use: the container's limit (cgroup) when there is one, else the
+ * machine's. os.totalmem() alone would report the host's memory inside a small pod.
+ */
+export function availableMemoryBytes(): number {
+  const total = os.totalmem();
+  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
+  return constrained && constrained > 0 && constrained < total ? constrained : total;
+}
+
+/** A quarter of the available memory, kept between 256 MB and 2 GB. */
+export function defaultMemoryBudgetBytes(totalMem = availableMemoryBytes()): number {
   return Math.min(2048 * MB, Math.max(256 * MB, Math.floor(totalMem / 4)));
+}
+
+/** 8 GB, or 80% of the free space of the temp directory when that is less (at least 256 MB). */
+export function defaultTempDiskBudgetBytes(dir = os.tmpdir()): number {
+  try {
+    const fs = statfsSync(dir);
+    const free = Number(fs.bavail) * Number(fs.bsize);
+    return Math.max(256 * MB, Math.min(8192 * MB, Math.floor(free * 0.8)));
+  } catch {
+    return 8192 * MB;
+  }
 }
 
 /** Builds the typed Config; throws a ConfigError listing every problem of an invalid one. */
@@ -81,7 +102,7 @@ export function buildConfig(raw: unknown): Config {
     manifestLocation: get<'bucket_root' | 'folder'>('manifest_location'),
     endpoint: get<string>('s3_endpoint') || undefined,
     memoryBudgetBytes: typeof c.memory_budget_mb === 'number' ? c.memory_budget_mb * MB : defaultMemoryBudgetBytes(),
-    tempDiskBudgetBytes: typeof c.temp_disk_budget_mb === 'number' ? c.temp_disk_budget_mb * MB : 8192 * MB,
+    tempDiskBudgetBytes: typeof c.temp_disk_budget_mb === 'number' ? c.temp_disk_budget_mb * MB : defaultTempDiskBudgetBytes(),
     uploadConcurrency: get<number>('upload_concurrency'),
   };
 }
