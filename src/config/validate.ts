@@ -5,6 +5,7 @@
 
 import { Validator, type Schema, type ValidationError } from 'jsonschema';
 import { ConfigError } from '../errors.js';
+import { MAX_FOLDER_BYTES } from '../layout/keys.js';
 
 export interface ConfigProblem {
   path: string;
@@ -50,7 +51,9 @@ function resolveOneOfs(schema: JsonObject, instance: unknown, path: string, prob
         } else {
           problems.push({ path: subPath, message: 'must be an object' });
         }
-        resolved[name] = { ...sub, oneOf: undefined };
+        // Reported above; an empty schema adds no second problem (and a oneOf left as
+        // `undefined` made jsonschema throw "oneOf must be an array").
+        resolved[name] = {};
         continue;
       }
       resolved[name] = { ...chosen, title: sub.title };
@@ -85,7 +88,10 @@ function messageOf(err: ValidationError): string {
   }
 }
 
-const CUSTOMER_KEY_FIELD = /sse_?c\b|sse_customer|customer_(key|algorithm)/i;
+// Compared with '-' and '_' removed and in lower case, so that sse_c_key, sse-c-key,
+// SSECustomerKey, customer_key and customer_algorithm are all recognised.
+const squash = (s: string): string => s.toLowerCase().replace(/[-_]/g, '');
+const isCustomerKeyField = (key: string): boolean => /ssec|customer(key|algorithm|provided)/.test(squash(key));
 
 /**
  * SSE-C is refused with a message that says what to use instead (DESIGN §2). Returns the problem
@@ -95,8 +101,8 @@ function withoutSseC(raw: JsonObject): { problems: ConfigProblem[]; rest: JsonOb
   const enc = raw.encryption;
   const encAsks =
     isObject(enc) &&
-    (String(enc.mode).toLowerCase().replace('-', '_') === 'sse_c' || Object.keys(enc).some((k) => CUSTOMER_KEY_FIELD.test(k)));
-  const topKeys = Object.keys(raw).filter((k) => CUSTOMER_KEY_FIELD.test(k));
+    (/^ssec/.test(squash(String(enc.mode))) || Object.keys(enc).some(isCustomerKeyField));
+  const topKeys = Object.keys(raw).filter(isCustomerKeyField);
   if (!encAsks && topKeys.length === 0) return { problems: [], rest: raw };
   const rest = { ...raw };
   for (const k of topKeys) delete rest[k];
@@ -116,6 +122,9 @@ export function configProblems(raw: unknown, connectionSpec: JsonObject): Config
   const folder = rest.folder;
   if (typeof folder === 'string' && folder.replace(/\/+$/, '').includes('//')) {
     problems.push({ path: 'folder', message: "must not contain empty segments ('//')" });
+  }
+  if (typeof folder === 'string' && Buffer.byteLength(folder, 'utf8') > MAX_FOLDER_BYTES) {
+    problems.push({ path: 'folder', message: `must be at most ${MAX_FOLDER_BYTES} bytes long (S3 keys are limited to 1024 bytes)` });
   }
   return dedupe(problems);
 }

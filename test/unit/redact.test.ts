@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { MessageWriter } from '../../src/protocol/output.js';
+import { traceFor } from '../../src/protocol/trace.js';
+import { ConfigError } from '../../src/errors.js';
+import { Redactor, secretPropertyNames, secretValuesIn } from '../../src/redact.js';
+
+const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY+EXAMPLEKEY';
+const MASK = '**********';
+
+describe('Redactor', () => {
+  it('masks every occurrence of a registered secret', () => {
+    const r = new Redactor([AWS_SECRET]);
+    expect(r.redact(`key=${AWS_SECRET} again ${AWS_SECRET}.`)).toBe(`key=${MASK} again ${MASK}.`);
+  });
+
+  it('masks the URL-encoded form of a secret', () => {
+    const r = new Redactor([AWS_SECRET]);
+    const encoded = encodeURIComponent(AWS_SECRET);
+    expect(encoded).not.toBe(AWS_SECRET);
+    expect(r.redact(`https://sts.local/?X-Amz-Credential=${encoded}&x=1`)).toBe(`https://sts.local/?X-Amz-Credential=${MASK}&x=1`);
+  });
+
+  it('masks the JSON-escaped form of a secret', () => {
+    const secret = 'pa"ss\\word\n42';
+    const r = new Redactor([secret]);
+    const line = JSON.stringify({ message: `failed with ${secret}` });
+    expect(line).not.toContain(secret);
+    const out = r.redact(line);
+    expect(out).toBe(JSON.stringify({ message: `failed with ${MASK}` }));
+    expect(JSON.parse(out)).toEqual({ message: `failed with ${MASK}` });
+  });
+
+  it('masks a longer secret whole even when it contains a shorter one', () => {
+    const r = new Redactor(['abcd', 'xxabcdxx']);
+    expect(r.redact('xxabcdxx abcd')).toBe(`${MASK} ${MASK}`);
+  });
+
+  it('ignores empty, missing and very short values, which would mangle every message', () => {
+    const r = new Redactor();
+    r.add('');
+    r.add(undefined);
+    r.add(null);
+    r.add('abc');
+    expect(r.redact('abc is a b c')).toBe('abc is a b c');
+  });
+
+  it('learns secrets obtained later (a session token from STS)', () => {
+    const r = new Redactor(['first-secret']);
+    r.add('IQoJb3JpZ2luX2VjEJr//////////session');
+    expect(r.redact('first-secret IQoJb3JpZ2luX2VjEJr//////////session')).toBe(`${MASK} ${MASK}`);
+  });
+});
+
+describe('secretPropertyNames', () => {
+  const specText = readFileSync(new URL('../../spec/spec.json', import.meta.url), 'utf8');
+  const spec = JSON.parse(specText) as unknown;
+
+  it('finds every property that spec/spec.json marks airbyte_secret, in every oneOf branch', () => {
+    // Independent count: the raw text's property objects that say "airbyte_secret": true.
+    const marked = [...specText.matchAll(/"([A-Za-z0-9_]+)": \{[^{}]*"airbyte_secret": true/g)].map((m) => m[1]);
+    expect(marked.length).toBeGreaterThan(0);
+    expect([...secretPropertyNames(spec)].sort()).toEqual([...new Set(marked)].sort());
+    expect(secretPropertyNames(spec)).toEqual(new Set(['access_key_id', 'secret_access_key', 'session_token']));
+  });
+
+  it('finds nested secrets and ignores airbyte_secret: false', () => {
+    const schema = { properties: { a: { airbyte_secret: false }, b: { oneOf: [{ properties: { c: { airbyte_secret: true } } }] }, d: { items: { properties: { e: { airbyte_secret: true } } } } } };
+    expect(secretPropertyNames(schema)).toEqual(new Set(['c', 'e']));
+  });
+});
+
+describe('secretValuesIn', () => {
+  it('collects the string values under secret names at any depth', () => {
+    const config = { credentials: { secret_access_key: 'one', nested: [{ session_token: 'two' }] }, secret_access_key: 3, other: 'three' };
+    expect(secretValuesIn(config, new Set(['secret_access_key', 'session_token']))).toEqual(['one', 'two']);
+  });
+});
+
+describe('redaction on stdout', () => {
+  it('masks a secret inside a TRACE written by the MessageWriter', async () => {
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c));
+    const out = new MessageWriter(sink, new Redactor([AWS_SECRET]));
+    await out.send(traceFor(new ConfigError(`The signature for ${AWS_SECRET} does not match`, { internal: `url=${encodeURIComponent(AWS_SECRET)}` })));
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(text).not.toContain(AWS_SECRET);
+    expect(text).not.toContain(encodeURIComponent(AWS_SECRET));
+    const msg = JSON.parse(text) as { trace: { error: { message: string; internal_message: string } } };
+    expect(msg.trace.error.message).toBe(`The signature for ${MASK} does not match`);
+    expect(msg.trace.error.internal_message).toBe(`url=${MASK}`);
+  });
+});
