@@ -50,7 +50,9 @@ function resolveOneOfs(schema: JsonObject, instance: unknown, path: string, prob
         } else {
           problems.push({ path: subPath, message: 'must be an object' });
         }
-        resolved[name] = { ...sub, oneOf: undefined };
+        // Drop the key: jsonschema rejects `oneOf: undefined` ("oneOf must be an array").
+        const { oneOf: _unresolved, ...withoutOneOf } = sub;
+        resolved[name] = withoutOneOf;
         continue;
       }
       resolved[name] = { ...chosen, title: sub.title };
