@@ -1,12 +1,13 @@
 // Validates connector output against the Airbyte protocol's own JSON schema, read from
-// ../shared/airbyte-protocol/ where it exists (DESIGN §8); tests that need it skip otherwise.
+// ../shared/airbyte-protocol/ where it exists (DESIGN §8), or from AIRBYTE_PROTOCOL_SCHEMA (a git
+// worktree sits elsewhere); tests that need it skip otherwise.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Validator, type Schema } from 'jsonschema';
 import { parse } from 'yaml';
 
-const SCHEMA_PATH = resolve(import.meta.dirname, '../../../shared/airbyte-protocol/airbyte_protocol.yaml');
+const SCHEMA_PATH = process.env.AIRBYTE_PROTOCOL_SCHEMA || resolve(import.meta.dirname, '../../../shared/airbyte-protocol/airbyte_protocol.yaml');
 
 export const protocolSchemaAvailable = existsSync(SCHEMA_PATH);
 export const protocolSchemaSkipReason = `the Airbyte protocol schema is not at ${SCHEMA_PATH}`;

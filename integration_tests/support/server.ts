@@ -52,12 +52,18 @@ export async function freshBucket(prefix = 'test'): Promise<string> {
 
 const execFileP = promisify(execFile);
 
-/** Runs radosgw-admin against the test cluster; JSON output parsed when there is any. */
+/** Runs radosgw-admin against the test cluster; JSON output parsed, other output as text. */
 export async function radosgwAdmin(args: string[]): Promise<unknown> {
   const conf = s3Server().cephConf;
   if (!conf) throw new Error('radosgw-admin fixtures need S3_TEST_CEPH_CONF (or the self-started server)');
   const { stdout } = await execFileP('radosgw-admin', ['-c', conf, ...args]);
-  return stdout.trim() ? JSON.parse(stdout) : undefined;
+  const text = stdout.trim();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // some subcommands (role-policy put, …) print a sentence, not JSON
+  }
 }
 
 /** A new S3 user with its own keys (for least-privilege tests with bucket policies). */

@@ -1,7 +1,157 @@
-import type { Io } from '../cli.js';
-import type { MessageWriter } from '../protocol/output.js';
+// `check` (DESIGN §7): validates the config, gets credentials, then writes the way `write` does,
+// with the same headers: a multipart upload (create, one part, complete) of a test object under
+// <folder>, a PutObject under the manifest prefix, and a DeleteObject of each. Every problem is a
+// CONNECTION_STATUS FAILED that says what to fix (exit 0); nothing here throws to the CLI.
 
-/** `check`: placeholder until the storage layer lands (issue 2). */
-export async function runCheck(_configPath: string, out: MessageWriter, _io: Io): Promise<void> {
-  await out.send({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: 'check is not implemented yet' } });
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { Io } from '../cli.js';
+import { buildConfig, readJsonFile, registerSecrets, type Config } from '../config/config.js';
+import { asConnectorError, type ConnectorError } from '../errors.js';
+import type { MessageWriter } from '../protocol/output.js';
+import { globalRedactor, type Redactor } from '../redact.js';
+import { credentialProviderFor, registerEnvironmentSecrets } from '../storage/credentials.js';
+import { CHECK_MAX_ATTEMPTS } from '../storage/http.js';
+import type { ObjectStore } from '../storage/port.js';
+import { describeEncryption } from '../storage/s3-errors.js';
+import { createS3Store } from '../storage/s3-store.js';
+
+export interface ConnectionStatus {
+  status: 'SUCCEEDED' | 'FAILED';
+  message: string;
+}
+
+/** What check talks to: the credential provider (called once, first) and the store. */
+export interface CheckTarget {
+  credentials: AwsCredentialIdentityProvider;
+  store: ObjectStore;
+  close(): void;
+}
+
+export interface CheckDependencies {
+  redactor: Redactor;
+  now: () => Date;
+  randomId: () => string;
+  connect(config: Config, env: NodeJS.ProcessEnv, redactor: Redactor): CheckTarget;
+}
+
+export const defaultCheckDependencies: CheckDependencies = {
+  redactor: globalRedactor,
+  now: () => new Date(),
+  randomId: () => randomBytes(6).toString('hex'),
+  connect(config, env, redactor) {
+    const credentials = credentialProviderFor(config, { env, redactor });
+    const store = createS3Store(config, { credentials, redactor, maxAttempts: CHECK_MAX_ATTEMPTS });
+    return { credentials, store, close: () => store.close() };
+  },
+};
+
+export async function runCheck(configPath: string, out: MessageWriter, io: Io, deps: Partial<CheckDependencies> = {}): Promise<void> {
+  const status = await checkConfigFile(configPath, io.env, { ...defaultCheckDependencies, ...deps });
+  await out.send({ type: 'CONNECTION_STATUS', connectionStatus: status });
+}
+
+function failed(message: string): ConnectionStatus {
+  return { status: 'FAILED', message };
+}
+
+/** Reads and validates the config file, then checks the connection it describes. */
+export async function checkConfigFile(configPath: string, env: NodeJS.ProcessEnv, deps: CheckDependencies): Promise<ConnectionStatus> {
+  let config: Config;
+  try {
+    const raw = readJsonFile(configPath, 'config');
+    // Before validation: a problem message may quote a value.
+    registerSecrets(raw, deps.redactor);
+    config = buildConfig(raw);
+  } catch (err) {
+    return failed(asConnectorError(err).message);
+  }
+  registerEnvironmentSecrets(env, deps.redactor);
+  let target: CheckTarget;
+  try {
+    target = deps.connect(config, env, deps.redactor);
+  } catch (err) {
+    return failed(asConnectorError(err).message);
+  }
+  try {
+    return await checkConnection(config, target, deps);
+  } finally {
+    target.close();
+  }
+}
+
+const CREDENTIAL_SOURCES: Record<Config['credentials']['authType'], string> = {
+  access_key: 'access keys',
+  iam_role: 'STS AssumeRole',
+  web_identity: 'STS AssumeRoleWithWebIdentity',
+  default_chain: 'the default credential chain',
+};
+
+function join(...parts: string[]): string {
+  return parts.filter(Boolean).join('/');
+}
+
+/** The manifest prefix of DESIGN §2 `manifest_location`, with its trailing slash. */
+export function manifestPrefix(config: Pick<Config, 'folder' | 'manifestLocation'>): string {
+  return config.manifestLocation === 'folder' ? `${join(config.folder, '_manifests')}/` : '_manifests/';
+}
+
+/**
+ * The test objects' keys. The leading underscore keeps them out of readers that scan <folder>
+ * (Hive, Spark and Athena skip names starting with '_'), and out of any <model> directory.
+ */
+export function testKeys(config: Pick<Config, 'folder' | 'manifestLocation'>, now: Date, id: string): { data: string; manifest: string } {
+  const stamp = now.toISOString().replace(/[-:.]/g, '');
+  const name = `_connection_check_${stamp}_${id}`;
+  return { data: join(config.folder, `${name}.txt`), manifest: `${manifestPrefix(config)}${name}.json` };
+}
+
+/** Gets credentials, writes both test objects as `write` would, then deletes what it wrote. */
+export async function checkConnection(config: Config, target: CheckTarget, deps: Pick<CheckDependencies, 'now' | 'randomId'>): Promise<ConnectionStatus> {
+  try {
+    await target.credentials();
+  } catch (err) {
+    return failed(`Could not get credentials (${CREDENTIAL_SOURCES[config.credentials.authType]}): ${asConnectorError(err).message}`);
+  }
+  const now = deps.now();
+  const keys = testKeys(config, now, deps.randomId());
+  const url = (key: string): string => `s3://${config.bucket}/${key}`;
+  const body = `destination-s3-export connection check, ${now.toISOString()}. Safe to delete.\n`;
+
+  const written: string[] = [];
+  let failure: ConnectorError | undefined;
+  try {
+    await target.store.upload(keys.data, Readable.from([Buffer.from(body)]), { contentType: 'text/plain', forceMultipart: true });
+    written.push(keys.data);
+    await target.store.put(keys.manifest, JSON.stringify({ connection_check: now.toISOString() }), { contentType: 'application/json' });
+    written.push(keys.manifest);
+  } catch (err) {
+    failure = asConnectorError(err);
+  }
+
+  // Best effort: delete whatever was written, whether or not a later step failed.
+  const leftBehind: string[] = [];
+  let deleteFailure: ConnectorError | undefined;
+  for (const key of written) {
+    try {
+      await target.store.delete(key);
+    } catch (err) {
+      leftBehind.push(url(key));
+      deleteFailure ??= asConnectorError(err);
+    }
+  }
+  const leftNote = leftBehind.length ? ` Test object${leftBehind.length > 1 ? 's' : ''} left behind (delete by hand): ${leftBehind.join(', ')}.` : '';
+
+  if (failure) {
+    const cleanup = deleteFailure ? ` Deleting the test object written before it failed too: ${deleteFailure.message}` : '';
+    return failed(`${failure.message}${cleanup}${leftNote}`);
+  }
+  if (deleteFailure) return failed(`${deleteFailure.message}${leftNote}`);
+  return {
+    status: 'SUCCEEDED',
+    message:
+      `Credentials from ${CREDENTIAL_SOURCES[config.credentials.authType]} work: wrote ${url(keys.data)} with a multipart upload and ${url(keys.manifest)} ` +
+      `with PutObject (encryption: ${describeEncryption(config.encryption)}), then deleted both.`,
+  };
 }

@@ -8,7 +8,11 @@ export interface PutOptions {
 }
 
 export interface UploadOptions extends PutOptions {
-  /** Aborts the upload (and its multipart upload on the server). */
+  /**
+   * Aborts the upload: the body is destroyed, parts in flight finish, the multipart upload is
+   * aborted on the server, and only then upload() rejects with the signal's reason. (When the
+   * whole body was already sent, the upload may still complete and resolve.)
+   */
   signal?: AbortSignal;
   /** Always use a multipart upload, even for a body that fits one part (check does this). */
   forceMultipart?: boolean;
@@ -29,7 +33,10 @@ export interface ObjectInfo {
 export interface ObjectStore {
   /** One PutObject of a small body (manifests, check's test object). */
   put(key: string, body: string | Buffer, options: PutOptions): Promise<void>;
-  /** Streams a body with a multipart upload (bounded part queue), aborted on failure. */
+  /**
+   * Streams a body with a multipart upload (bounded part queue; one PutObject when the body fits
+   * one part), aborted on failure. A body that errors fails the upload with the body's error.
+   */
   upload(key: string, body: Readable, options: UploadOptions): Promise<UploadResult>;
   delete(key: string): Promise<void>;
   list(prefix: string): Promise<ObjectInfo[]>;

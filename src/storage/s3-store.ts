@@ -1,0 +1,224 @@
+// ObjectStore on S3: every write carries the configured encryption headers, uploads stream with
+// a bounded part queue and are hashed on the way, and a failed or aborted upload leaves no
+// multipart upload behind. SDK errors leave this module as ConfigError / TransientError /
+// SystemError (s3-errors.ts).
+
+import { createHash } from 'node:crypto';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { Config } from '../config/config.js';
+import { ConnectorError, SystemError, TransientError } from '../errors.js';
+import type { Redactor } from '../redact.js';
+import { credentialProviderFor, type CredentialOptions } from './credentials.js';
+import type { ObjectInfo, ObjectStore, PutOptions, UploadOptions, UploadResult } from './port.js';
+import { createS3Client, encryptionHeaders, sendsFlexibleChecksums, type EncryptionHeaders } from './s3-client.js';
+import { classifyS3Error } from './s3-errors.js';
+
+const MiB = 1024 * 1024;
+/** S3's smallest part (except the last). */
+export const MIN_PART_SIZE = 5 * MiB;
+export const DEFAULT_PART_SIZE = 8 * MiB;
+
+export type StoreConfig = Pick<Config, 'bucket' | 'region' | 'endpoint' | 'encryption' | 'credentials' | 'uploadConcurrency'>;
+
+export interface S3StoreOptions {
+  /** Part size of multipart uploads (default 8 MiB, at least 5 MiB). */
+  partSizeBytes?: number;
+  /** Parts in flight per upload (default: the config's upload_concurrency). */
+  queueSize?: number;
+}
+
+/** Counts and hashes the bytes that pass through it. */
+class HashingStream extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+
+  hex(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** Cuts a stream into parts of `size` bytes (the last smaller); yields at least one part. */
+async function* partsOf(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let yielded = false;
+  for await (const chunk of source) {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    while (pendingBytes >= size) {
+      const all = Buffer.concat(pending);
+      yield all.subarray(0, size);
+      yielded = true;
+      pending = [all.subarray(size)];
+      pendingBytes = all.length - size;
+    }
+  }
+  if (pendingBytes > 0 || !yielded) yield Buffer.concat(pending);
+}
+
+function abortError(signal: AbortSignal, what: string): Error {
+  return signal.reason instanceof Error ? signal.reason : new TransientError(`${what} was aborted.`);
+}
+
+export class S3ObjectStore implements ObjectStore {
+  private readonly encryption: EncryptionHeaders;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly config: StoreConfig,
+    options: S3StoreOptions = {},
+  ) {
+    this.encryption = encryptionHeaders(config.encryption);
+    this.partSize = Math.max(MIN_PART_SIZE, options.partSizeBytes ?? DEFAULT_PART_SIZE);
+    this.queueSize = Math.max(1, options.queueSize ?? config.uploadConcurrency);
+  }
+
+  private fail(err: unknown, operation: string, key?: string): ConnectorError {
+    const c = this.config;
+    return classifyS3Error(err, {
+      operation,
+      bucket: c.bucket,
+      ...(key === undefined ? {} : { key }),
+      region: c.region,
+      endpoint: c.endpoint,
+      encryption: c.encryption,
+      authType: c.credentials.authType,
+    });
+  }
+
+  async put(key: string, body: string | Buffer, options: PutOptions): Promise<void> {
+    const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: data, ContentLength: data.length, ContentType: options.contentType, ...this.encryption }),
+      );
+    } catch (err) {
+      throw this.fail(err, 'PutObject', key);
+    }
+  }
+
+  async upload(key: string, body: Readable, options: UploadOptions): Promise<UploadResult> {
+    const { signal } = options;
+    if (signal?.aborted) {
+      body.destroy();
+      throw abortError(signal, `The upload of ${key}`);
+    }
+    const hashing = new HashingStream();
+    // Errors of the body reach the upload through `hashing`; a failed upload destroys both.
+    pipeline(body, hashing, () => undefined);
+    const onAbort = (): void => {
+      hashing.destroy(abortError(signal!, `The upload of ${key}`));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (options.forceMultipart) await this.multipartUpload(key, hashing, options.contentType, signal);
+      else await this.streamingUpload(key, hashing, options.contentType);
+    } catch (err) {
+      hashing.destroy();
+      if (signal?.aborted) throw abortError(signal, `The upload of ${key}`);
+      throw this.fail(err, 'Upload', key);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    return { key, bytes: hashing.bytes, sha256: hashing.hex() };
+  }
+
+  /** lib-storage: at most queueSize parts of partSize in flight; aborts its multipart upload on failure. */
+  private async streamingUpload(key: string, body: Readable, contentType: string): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      queueSize: this.queueSize,
+      partSize: this.partSize,
+      leavePartsOnError: false,
+      params: { Bucket: this.config.bucket, Key: key, Body: body, ContentType: contentType, ...this.encryption },
+    });
+    await upload.done();
+  }
+
+  /** An explicit CreateMultipartUpload / UploadPart… / CompleteMultipartUpload, parts one at a time. */
+  private async multipartUpload(key: string, body: AsyncIterable<Buffer>, contentType: string, signal: AbortSignal | undefined): Promise<void> {
+    const Bucket = this.config.bucket;
+    const checksum = sendsFlexibleChecksums(this.config) ? { ChecksumAlgorithm: 'CRC32' as const } : {};
+    const call = signal ? { abortSignal: signal } : {};
+    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: contentType, ...this.encryption, ...checksum }), call);
+    const UploadId = created.UploadId;
+    if (!UploadId) throw new SystemError(`CreateMultipartUpload of ${key} answered without an upload id.`);
+    try {
+      const parts: CompletedPart[] = [];
+      for await (const data of partsOf(body, this.partSize)) {
+        const PartNumber = parts.length + 1;
+        const out = await this.client.send(new UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber, Body: data, ContentLength: data.length, ...checksum }), call);
+        parts.push({ PartNumber, ETag: out.ETag, ...(out.ChecksumCRC32 ? { ChecksumCRC32: out.ChecksumCRC32 } : {}) });
+      }
+      await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }), call);
+    } catch (err) {
+      // Not under the abort signal: the clean-up must run even when the upload was aborted.
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId })).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }));
+    } catch (err) {
+      throw this.fail(err, 'DeleteObject', key);
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const found: ObjectInfo[] = [];
+    let ContinuationToken: string | undefined;
+    try {
+      do {
+        const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ...(ContinuationToken ? { ContinuationToken } : {}) }));
+        for (const o of out.Contents ?? []) if (o.Key !== undefined) found.push({ key: o.Key, size: o.Size ?? 0 });
+        ContinuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+    } catch (err) {
+      throw this.fail(err, 'ListObjectsV2', prefix);
+    }
+    return found;
+  }
+
+  /** Closes the client's sockets. */
+  close(): void {
+    this.client.destroy();
+  }
+}
+
+export interface CreateStoreOptions extends S3StoreOptions, CredentialOptions {
+  /** Attempts per request (default WRITE_MAX_ATTEMPTS; check uses fewer). */
+  maxAttempts?: number;
+  /** A provider made earlier (e.g. by check, which calls it first to test the credentials). */
+  credentials?: AwsCredentialIdentityProvider;
+  redactor?: Redactor;
+}
+
+/** The ObjectStore for a config: credentials per `config.credentials`, client per region/endpoint. */
+export function createS3Store(config: StoreConfig, options: CreateStoreOptions = {}): S3ObjectStore {
+  const credentials = options.credentials ?? credentialProviderFor(config, options);
+  const client = createS3Client(config, credentials, options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts });
+  return new S3ObjectStore(client, config, options);
+}
