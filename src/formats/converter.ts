@@ -44,7 +44,7 @@ export async function createStreamConverter(ctx: StreamWriterContext, engine: Du
     columns,
     extension: fileExtension(format),
     contentType: contentType(format),
-    convert: (spoolPath, options) => convertSpool(engine, ctx, plan, spoolPath, options, now),
+    convert: (spoolPath, options) => convertSpool(engine, ctx, plan, columns.map((c) => c.name), spoolPath, options, now),
   };
 }
 
@@ -61,6 +61,7 @@ async function convertSpool(
   engine: DuckDbEngine,
   ctx: StreamWriterContext,
   plan: ColumnPlan,
+  columnNames: string[],
   spoolPath: string,
   options: ConvertOptions,
   now: () => number,
@@ -86,7 +87,7 @@ async function convertSpool(
     const files: ConvertedFile[] = [];
     for (const name of names) {
       const path = join(dir, name);
-      const stats = await fileStats(connection, ctx.format.type, path, maxObjectBytes * OUTPUT_GROWTH);
+      const stats = await fileStats(connection, ctx.format.type, columnNames, path, maxObjectBytes * OUTPUT_GROWTH);
       if (stats.records === 0) {
         await rm(path, { force: true }); // DESIGN §3: no empty file
         continue;
@@ -108,24 +109,27 @@ interface FileStats {
 }
 
 /** Counts the records of one written file and their extracted_at range, reading the file itself. */
-async function fileStats(connection: DuckDBConnection, format: Format['type'], path: string, maxRowBytes: number): Promise<FileStats> {
+async function fileStats(connection: DuckDBConnection, format: Format['type'], columnNames: string[], path: string, maxRowBytes: number): Promise<FileStats> {
   const file = quoteLiteral(path);
   let source: string;
-  let extractedAt: string;
   switch (format) {
     case 'parquet':
       source = `read_parquet(${file})`;
-      extractedAt = '_airbyte_extracted_at';
       break;
-    case 'csv':
-      source = `read_csv(${file}, header = true, all_varchar = true, delim = ',', quote = '"', escape = '"', max_line_size = ${Math.floor(maxRowBytes)})`;
-      extractedAt = 'CAST(_airbyte_extracted_at AS TIMESTAMPTZ)';
+    case 'csv': {
+      // Every column named and read as text: no sniffing (which costs more than the read).
+      const columns = `{${columnNames.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ')}}`;
+      source =
+        `read_csv(${file}, header = true, auto_detect = false, columns = ${columns}, delim = ',', quote = '"', escape = '"', ` +
+        `max_line_size = ${Math.floor(maxRowBytes)})`;
       break;
+    }
     case 'jsonl':
-      source = `read_json(${file}, format = 'newline_delimited', columns = {'_airbyte_extracted_at': 'VARCHAR'}, maximum_object_size = ${Math.floor(maxRowBytes)})`;
-      extractedAt = 'CAST(_airbyte_extracted_at AS TIMESTAMPTZ)';
+      source = `(SELECT __j->>'_airbyte_extracted_at' AS _airbyte_extracted_at FROM read_json_objects(${file}, format = 'newline_delimited', maximum_object_size = ${Math.floor(maxRowBytes)}) AS __lines(__j))`;
       break;
   }
+  // Parquet holds a TIMESTAMPTZ; CSV and JSONL its ISO-8601 text.
+  const extractedAt = format === 'parquet' ? '_airbyte_extracted_at' : 'CAST(_airbyte_extracted_at AS TIMESTAMPTZ)';
   const reader = await connection.runAndReadAll(
     `SELECT count(*) AS n, epoch_us(min(${extractedAt})) AS lo, epoch_us(max(${extractedAt})) AS hi FROM ${source}`,
   );

@@ -153,20 +153,18 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
   const cols = plan.columns;
   const sql = cols.map(columnSql);
 
-  // Layer 1: read. `data` stays JSON text (its keys tell the undeclared fields) and is cast once
-  // to a struct of the declared fields in their raw shapes.
-  const rawStruct = cols.length ? `STRUCT(${cols.map((c) => `${quoteIdent(c.name)} ${rawShape(c.type)}`).join(', ')})` : '';
-  const reader =
-    `read_json(${quoteLiteral(input.spoolPath)}, format = 'newline_delimited', ` +
-    `columns = {'record': 'STRUCT(data JSON, emitted_at JSON, meta JSON)'}, ` +
-    `maximum_object_size = ${int(input.maxObjectBytes)})`;
+  // Layer 1: read. Each line is cast once to the record's struct, the declared fields in their
+  // raw shapes; the keys of `data` tell the undeclared fields. (read_json_objects + one cast
+  // measured faster than read_json with columns, and far faster on records of many MiB.)
+  const rawStruct = cols.length ? `data STRUCT(${cols.map((c) => `${quoteIdent(c.name)} ${rawShape(c.type)}`).join(', ')}), ` : '';
+  const reader = `read_json_objects(${quoteLiteral(input.spoolPath)}, format = 'newline_delimited', maximum_object_size = ${int(input.maxObjectBytes)}) AS __lines(__j)`;
   const read =
-    `SELECT record.data AS __d, record.emitted_at AS __e, record.meta AS __m` +
-    (cols.length ? `, CASE WHEN starts_with(CAST(record.data AS VARCHAR), '{') THEN TRY_CAST(record.data AS ${rawStruct}) END AS __s` : '') +
-    ` FROM ${reader}`;
+    `SELECT __j, __rec.emitted_at AS __e, __rec.meta AS __m, __k${cols.length ? ', __rec.data AS __s' : ''} FROM (` +
+    `SELECT __j, TRY_CAST(__j AS STRUCT(record STRUCT(${rawStruct}emitted_at JSON, meta JSON))).record AS __rec, ` +
+    `json_keys(__j, '$.record.data') AS __k FROM ${reader})`;
 
   // Layer 2: convert (and parse nested values one level); layer 3: convert nested values.
-  const convert = `SELECT __d, __e, __m, json_keys(__d) AS __k${sql.flatMap((c) => c.convert).map((e) => `, ${e}`).join('')} FROM (${read})`;
+  const convert = `SELECT __j, __e, __m, __k${sql.flatMap((c) => c.convert).map((e) => `, ${e}`).join('')} FROM (${read})`;
   const nestedItems = sql.flatMap((c) => c.nested);
   const converted = nestedItems.length ? `SELECT *, ${nestedItems.join(', ')} FROM (${convert})` : convert;
 
@@ -236,18 +234,21 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
   const names = cols.map((c) => c.name);
   const declared = `[${names.map(quoteLiteral).join(', ')}]::VARCHAR[]`;
   const und = cols.map((c, i) => ({ name: c.name, sql: sql[i]! })).filter((c) => c.sql.und !== null);
+  // The rare path: `data` is extracted from the line again only for records that need it.
+  const data = `json_extract(__j, '$.record.data')`;
   const extraEntries =
-    `list_transform(list_filter(map_entries(TRY_CAST(__d AS MAP(VARCHAR, JSON))), e -> NOT list_contains(${declared}, e.key)), ` +
+    `list_transform(list_filter(map_entries(TRY_CAST(${data} AS MAP(VARCHAR, JSON))), e -> NOT list_contains(${declared}, e.key)), ` +
     `e -> to_json(e.key) || ':' || COALESCE(CAST(e.value AS VARCHAR), 'null'))`;
   const nestedEntries = und.length
     ? `list_filter([${und
         .map((c) => `CASE WHEN ${c.sql.fits ?? 'true'} AND ${c.sql.und} THEN ${quoteLiteral(JSON.stringify(c.name) + ':')} || CAST(${c.sql.raw} AS VARCHAR) END`)
         .join(', ')}], x -> x IS NOT NULL)`
     : `[]::VARCHAR[]`;
-  const build = `COALESCE('{' || array_to_string(list_concat(${extraEntries}, ${nestedEntries}), ',') || '}', CAST(__d AS VARCHAR))`;
+  const build = `COALESCE('{' || array_to_string(list_concat(${extraEntries}, ${nestedEntries}), ',') || '}', CAST(${data} AS VARCHAR))`;
   const anyUnd = und.map((c) => ` OR ${c.sql.und}`).join('');
+  // A `data` without keys is either {} or not an object at all (kept as it is).
   return (
-    `(CASE WHEN NOT starts_with(CAST(__d AS VARCHAR), '{') THEN CAST(__d AS VARCHAR) ` +
+    `(CASE WHEN len(__k) = 0 AND json_type(__j, '$.record.data') <> 'OBJECT' THEN CAST(${data} AS VARCHAR) ` +
     `WHEN ${keysDeclared('__k', names)}${anyUnd ? ` AND NOT (false${anyUnd})` : ''} THEN NULL ELSE ${build} END)`
   );
 }

@@ -38,6 +38,8 @@ export function hasStruct(type: ValueType): boolean {
 const text = (x: string): string => `CAST(${x} AS VARCHAR)`;
 const digitFirst = (x: string): string => `(left(${x}, 1) BETWEEN '0' AND '9')`;
 
+const TIME_PATTERN = '[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?';
+
 /** Pads a one-digit offset hour at the end of a time (+5:30 → +05:30). */
 function fixOffset(x: string): string {
   return `regexp_replace(${x}, '([+-])([0-9])(:[0-9][0-9])$', '\\10\\2\\3')`;
@@ -86,13 +88,24 @@ export function convertScalar(kind: ScalarKind, x: string): string {
       return `(CASE WHEN ${digitFirst(x)} THEN COALESCE(TRY_CAST(${x} AS ${target}), TRY_CAST(${fixed} AS ${target})) END)`;
     }
     case 'date':
-      return `(CASE WHEN ${digitFirst(x)} THEN COALESCE(TRY_CAST(${x} AS DATE), TRY_CAST(regexp_replace(${x}, ' BC$', ' (BC)') AS DATE)) END)`;
+      // DuckDB's DATE cast ignores trailing text ("2022-01-23x"): only the plain ten-character
+      // form goes to it directly; a date-time must parse whole (its wall-clock date is kept), and
+      // " BC" is rewritten to DuckDB's "(BC)".
+      return (
+        `(CASE WHEN NOT ${digitFirst(x)} THEN NULL WHEN length(${x}) = 10 THEN TRY_CAST(${x} AS DATE) ` +
+        `WHEN regexp_full_match(${x}, '[0-9]+-[0-9][0-9]-[0-9][0-9] BC') THEN TRY_CAST(replace(${x}, ' BC', ' (BC)') AS DATE) ` +
+        `ELSE CAST(TRY_CAST(${x} AS TIMESTAMP) AS DATE) END)`
+      );
     case 'time':
     case 'timetz':
       // Validated, then written as the source's own ISO-8601 text (Parquet TIME breaks older Spark).
-      if (kind === 'time') return `(CASE WHEN ${digitFirst(x)} AND TRY_CAST(${x} AS TIME) IS NOT NULL THEN ${x} END)`;
-      // DuckDB's TIMETZ wants "+00" for Z and two-digit offset hours.
-      return `(CASE WHEN ${digitFirst(x)} AND COALESCE(TRY_CAST(${x} AS TIMETZ), TRY_CAST(regexp_replace(${fixOffset(x)}, '[Zz]$', '+00') AS TIMETZ)) IS NOT NULL THEN ${x} END)`;
+      // The shape is checked as Airbyte's well-known types spell it (DuckDB's TIME cast ignores
+      // trailing text), the ranges by DuckDB. TIMETZ wants "+00" for Z, two-digit offset hours.
+      if (kind === 'time') return `(CASE WHEN regexp_full_match(${x}, '${TIME_PATTERN}') AND TRY_CAST(${x} AS TIME) IS NOT NULL THEN ${x} END)`;
+      return (
+        `(CASE WHEN regexp_full_match(${x}, '${TIME_PATTERN}([Zz]|[+-][0-9][0-9]?:[0-9][0-9])') ` +
+        `AND TRY_CAST(regexp_replace(${fixOffset(x)}, '[Zz]$', '+00') AS TIMETZ) IS NOT NULL THEN ${x} END)`
+      );
   }
 }
 
@@ -187,9 +200,12 @@ function convertListPair(type: Extract<ValueType, { kind: 'list' }>, x: string, 
 // ---- rendering as text (CSV, JSONL) ----
 
 /** ISO-8601 text of a TIMESTAMP WITH TIME ZONE (UTC, "Z") or a TIMESTAMP, microseconds. */
-export function isoTimestamp(v: string, withZone: boolean): string {
+export function isoTimestamp(tv: string, withZone: boolean): string {
   const zone = withZone ? 'Z' : '';
-  const lower = withZone ? "TIMESTAMPTZ '1000-01-01 00:00:00+00'" : "TIMESTAMP '1000-01-01 00:00:00'";
+  // As a plain TIMESTAMP (UTC wall clock; the session is UTC): ICU's year() of a TIMESTAMPTZ
+  // counts BC years by era, the core one astronomically.
+  const v = withZone ? `CAST(${tv} AS TIMESTAMP)` : tv;
+  const lower = "TIMESTAMP '1000-01-01 00:00:00'";
   // strftime pads years to four digits only from 1000 on; earlier years (and BC, as astronomical
   // years: 1 BC is 0000, 2 BC is -0001) are spelled out on the slow path.
   return (
