@@ -26,6 +26,11 @@ export interface ConvertOptions {
   targetFileBytes: number;
   /** Directory for the output files; names are the writer's choice, unique within it. */
   outDir: string;
+  /**
+   * The longest line of the spool in bytes, when the spool writer knows it. DuckDB's JSON reader
+   * is sized from it; without it the converter scans the spool once to find it.
+   */
+  maxLineBytes?: number;
 }
 
 export interface StreamWriterContext {

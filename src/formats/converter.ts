@@ -1,0 +1,191 @@
+// The StreamConverter of one catalog stream: runs the conversion query (query.ts) over a spool in
+// DuckDB, split into files by size, then reads each file's record count and extracted_at range
+// back from the file itself, so that what the manifest says is what the file holds.
+
+import { mkdir, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Format } from '../config/config.js';
+import { SystemError } from '../errors.js';
+import type { DuckDbEngine } from './duckdb.js';
+import type { Column, ConvertedFile, ConvertOptions, StreamConverter, StreamWriterContext } from './format.js';
+import { buildConversionQuery, buildCopyStatement, MAX_EMITTED_AT_MS, outputColumns } from './query.js';
+import { planColumns, quoteIdent, quoteLiteral, type ColumnPlan } from './schema.js';
+
+const MiB = 1024 * 1024;
+/** DuckDB's own default maximum_object_size; smaller values gain nothing. */
+const MIN_OBJECT_BYTES = 16 * MiB;
+/** Rendered output can be longer than its input line (escapes): the read-back allows for it. */
+const OUTPUT_GROWTH = 3;
+
+export interface ConverterDeps {
+  /** Clock for records without a usable emitted_at (epoch ms). */
+  now?: () => number;
+}
+
+export function fileExtension(format: Format): string {
+  const base = format.type === 'parquet' ? 'parquet' : format.type;
+  return format.type !== 'parquet' && format.compression === 'gzip' ? `${base}.gz` : base;
+}
+
+export function contentType(format: Format): string {
+  if (format.type === 'parquet') return 'application/vnd.apache.parquet';
+  if (format.compression === 'gzip') return 'application/gzip';
+  return format.type === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson';
+}
+
+/** Creates the converter of one stream; resolves the written column types with DuckDB. */
+export async function createStreamConverter(ctx: StreamWriterContext, engine: DuckDbEngine, deps: ConverterDeps = {}): Promise<StreamConverter> {
+  const plan = planColumns(ctx.stream.stream.json_schema);
+  const format = ctx.format;
+  const columns = await withConnection(engine, ctx, (connection) => describeColumns(connection, plan, format.type));
+  const now = deps.now ?? (() => Date.now());
+  return {
+    columns,
+    extension: fileExtension(format),
+    contentType: contentType(format),
+    convert: (spoolPath, options) => convertSpool(engine, ctx, plan, columns.map((c) => c.name), spoolPath, options, now),
+  };
+}
+
+/** The written columns with DuckDB's own spelling of their types. */
+async function describeColumns(connection: DuckDBConnection, plan: ColumnPlan, format: Format['type']): Promise<Column[]> {
+  const wanted = outputColumns(plan, format);
+  const select = wanted.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`).join(', ');
+  const reader = await connection.runAndReadAll(`DESCRIBE SELECT ${select}`);
+  const rows = reader.getRowObjectsJS() as { column_name: string; column_type: string }[];
+  return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+}
+
+async function convertSpool(
+  engine: DuckDbEngine,
+  ctx: StreamWriterContext,
+  plan: ColumnPlan,
+  columnNames: string[],
+  spoolPath: string,
+  options: ConvertOptions,
+  now: () => number,
+): Promise<ConvertedFile[]> {
+  const maxLine = options.maxLineBytes ?? (await longestLineBytes(spoolPath));
+  const maxObjectBytes = Math.max(MIN_OBJECT_BYTES, maxLine + 1024);
+  await mkdir(options.outDir, { recursive: true });
+  const dir = await mkdtemp(join(resolvePath(options.outDir), 'convert-'));
+  const select = buildConversionQuery({
+    plan,
+    format: ctx.format.type,
+    syncId: ctx.syncId,
+    generationId: ctx.generationId,
+    spoolPath: resolvePath(spoolPath),
+    maxObjectBytes,
+    fallbackEmittedAtMs: Math.min(Math.max(now(), -MAX_EMITTED_AT_MS), MAX_EMITTED_AT_MS),
+  });
+  const copy = buildCopyStatement(select, ctx.format, dir, options.targetFileBytes);
+  return withConnection(engine, ctx, async (connection) => {
+    await connection.run(copy);
+    const names = (await readdir(dir)).filter((n) => n.startsWith('part-'));
+    names.sort((a, b) => partIndex(a) - partIndex(b));
+    const files: ConvertedFile[] = [];
+    for (const name of names) {
+      const path = join(dir, name);
+      const stats = await fileStats(connection, ctx.format.type, columnNames, path, maxObjectBytes * OUTPUT_GROWTH);
+      if (stats.records === 0) {
+        await rm(path, { force: true }); // DESIGN §3: no empty file
+        continue;
+      }
+      files.push({ path, bytes: (await stat(path)).size, ...stats });
+    }
+    return files;
+  });
+}
+
+function partIndex(name: string): number {
+  return Number(/^part-(\d+)/.exec(name)?.[1] ?? Number.MAX_SAFE_INTEGER);
+}
+
+interface FileStats {
+  records: number;
+  minExtractedAt: string;
+  maxExtractedAt: string;
+}
+
+/** Counts the records of one written file and their extracted_at range, reading the file itself. */
+async function fileStats(connection: DuckDBConnection, format: Format['type'], columnNames: string[], path: string, maxRowBytes: number): Promise<FileStats> {
+  const file = quoteLiteral(path);
+  let source: string;
+  switch (format) {
+    case 'parquet':
+      source = `read_parquet(${file})`;
+      break;
+    case 'csv': {
+      // Every column named and read as text: no sniffing (which costs more than the read).
+      const columns = `{${columnNames.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ')}}`;
+      source =
+        `read_csv(${file}, header = true, auto_detect = false, columns = ${columns}, delim = ',', quote = '"', escape = '"', ` +
+        `max_line_size = ${Math.floor(maxRowBytes)})`;
+      break;
+    }
+    case 'jsonl':
+      source = `(SELECT __j->>'_airbyte_extracted_at' AS _airbyte_extracted_at FROM read_json_objects(${file}, format = 'newline_delimited', maximum_object_size = ${Math.floor(maxRowBytes)}) AS __lines(__j))`;
+      break;
+  }
+  // Parquet holds a TIMESTAMPTZ; CSV and JSONL its ISO-8601 text.
+  const extractedAt = format === 'parquet' ? '_airbyte_extracted_at' : 'CAST(_airbyte_extracted_at AS TIMESTAMPTZ)';
+  const reader = await connection.runAndReadAll(
+    `SELECT count(*) AS n, epoch_us(min(${extractedAt})) AS lo, epoch_us(max(${extractedAt})) AS hi FROM ${source}`,
+  );
+  const row = reader.getRowObjectsJS()[0] as { n: bigint; lo: bigint | null; hi: bigint | null };
+  const records = Number(row.n);
+  if (records === 0) return { records, minExtractedAt: '', maxExtractedAt: '' };
+  return { records, minExtractedAt: isoFromEpochMicros(row.lo!), maxExtractedAt: isoFromEpochMicros(row.hi!) };
+}
+
+/** ISO-8601 UTC with milliseconds (extracted_at comes from emitted_at, in milliseconds). */
+export function isoFromEpochMicros(micros: bigint): string {
+  const ms = micros >= 0n ? micros / 1000n : -((-micros + 999n) / 1000n);
+  return new Date(Number(ms)).toISOString();
+}
+
+/** The longest line of a file in bytes, without its newline. */
+export async function longestLineBytes(path: string): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(MiB);
+    let longest = 0;
+    let current = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      let start = 0;
+      for (;;) {
+        const nl = buffer.indexOf(10, start);
+        if (nl < 0 || nl >= bytesRead) {
+          current += bytesRead - start;
+          break;
+        }
+        current += nl - start;
+        if (current > longest) longest = current;
+        current = 0;
+        start = nl + 1;
+      }
+    }
+    return Math.max(longest, current);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function withConnection<T>(engine: DuckDbEngine, ctx: StreamWriterContext, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  const connection = await engine.connect();
+  try {
+    return await work(connection);
+  } catch (err) {
+    if (err instanceof SystemError) throw err;
+    const stream = ctx.stream.stream;
+    throw new SystemError(`Could not write the ${ctx.format.type} files of stream ${stream.name}: ${(err as Error).message}`, {
+      stream: { name: stream.name, namespace: stream.namespace },
+      cause: err,
+    });
+  } finally {
+    connection.closeSync();
+  }
+}

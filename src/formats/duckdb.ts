@@ -1,0 +1,61 @@
+// The process's one DuckDB instance (in memory), which parses spools and writes output files.
+// It never reaches the network: extensions are built in (json, parquet, icu) and autoloading or
+// installing anything else is switched off.
+
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { SystemError } from '../errors.js';
+
+export interface DuckDbEngineOptions {
+  /** DuckDB's memory_limit; beyond it, operators spill to tempDirectory. Default: DuckDB's (80% of RAM). */
+  memoryLimitBytes?: number;
+  /** Worker threads; default 1 (the write session runs conversions beside reading and uploads). */
+  threads?: number;
+  /** Where DuckDB spills; default: DuckDB's own (`.tmp` beside a database, none in memory). */
+  tempDirectory?: string;
+}
+
+export interface DuckDbEngine {
+  /** A new connection with the session settings the converters rely on (UTC). */
+  connect(): Promise<DuckDBConnection>;
+  /** Closes the instance; connections must be done. */
+  close(): void;
+}
+
+/** Settings DuckDB takes at start-up (string values, as its config API wants them). */
+export function engineConfig(options: DuckDbEngineOptions = {}): Record<string, string> {
+  const config: Record<string, string> = {
+    threads: String(Math.max(1, Math.floor(options.threads ?? 1))),
+    // Output rows need no particular order, and without it DuckDB can bound row groups by
+    // bytes (ROW_GROUP_SIZE_BYTES) and stream with less memory.
+    preserve_insertion_order: 'false',
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  };
+  if (options.memoryLimitBytes !== undefined) config.memory_limit = `${Math.max(1, Math.floor(options.memoryLimitBytes / (1024 * 1024)))}MiB`;
+  if (options.tempDirectory !== undefined) config.temp_directory = options.tempDirectory;
+  return config;
+}
+
+export async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(':memory:', engineConfig(options));
+  } catch (err) {
+    throw new SystemError(`Could not start the DuckDB engine: ${(err as Error).message}`, { cause: err });
+  }
+  let closed = false;
+  return {
+    async connect() {
+      if (closed) throw new SystemError('The DuckDB engine is closed.');
+      const connection = await instance.connect();
+      // ICU is built in but loads after start-up, so the time zone is a session setting.
+      await connection.run(`SET TimeZone = 'UTC'`);
+      return connection;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      instance.closeSync();
+    },
+  };
+}

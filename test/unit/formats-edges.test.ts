@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Format } from '../../src/config/config.js';
+import { createDuckDbEngine, type DuckDbEngine } from '../../src/formats/duckdb.js';
+import { createStreamConverter, longestLineBytes } from '../../src/formats/converter.js';
+import type { ConvertedFile } from '../../src/formats/format.js';
+import { quoteLiteral } from '../../src/formats/schema.js';
+import { hyparquetRead, isoFromDays, isoFromMicros, parseCsv, parseJsonExact, readText, type ExactJson } from './support/formats.js';
+
+let engine: DuckDbEngine;
+let connection: DuckDBConnection;
+let dir: string;
+let counter = 0;
+
+beforeAll(async () => {
+  engine = await createDuckDbEngine({ threads: 1 });
+  connection = await engine.connect();
+  dir = await mkdtemp(join(tmpdir(), 'formats-edges-'));
+});
+
+afterAll(async () => {
+  connection?.closeSync();
+  engine?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function convert(schema: Record<string, unknown>, datas: string[], format: Format = { type: 'parquet', compression: 'snappy' }): Promise<ConvertedFile[]> {
+  const converter = await createStreamConverter(
+    { stream: { stream: { name: 'edges', json_schema: schema, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' }, format, syncId: 1, generationId: 1 },
+    engine,
+  );
+  const spool = join(dir, `spool-${++counter}`);
+  await writeFile(spool, datas.map((d) => `{"type":"RECORD","record":{"stream":"edges","data":${d},"emitted_at":1000}}\n`).join(''));
+  return converter.convert(spool, { targetFileBytes: 64 << 20, outDir: join(dir, `out-${counter}`) });
+}
+
+async function parquetRows(file: ConvertedFile): Promise<Record<string, unknown>[]> {
+  return (await hyparquetRead(file.path)).rows;
+}
+
+function nulled(meta: unknown): string[] {
+  return ((meta as { changes: { field: string; change: string }[] }).changes ?? []).filter((c) => c.change === 'NULLED').map((c) => c.field);
+}
+
+describe('timestamps and dates in the forms Airbyte sends', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      ts: { type: 'string', format: 'date-time' },
+      day: { type: 'string', format: 'date' },
+      ttz: { type: 'string', format: 'time', airbyte_type: 'time_with_timezone' },
+    },
+  };
+  const datas = [
+    '{"ts":"2022-01-23T01:23:45.678-11:30 BC","day":"2022-01-23 BC","ttz":"01:23:45+5:30"}',
+    '{"ts":"2022-01-23t01:23:45.5z","day":"0001-01-01","ttz":"01:23:45z"}',
+    '{"ts":"2022-01-23T01:23:45.1234567+00:00","day":"2022-01-23T10:00:00Z","ttz":"01:23:45.678-11:30"}',
+  ];
+
+  it('reads BC eras, lower-case t/z, one-digit offset hours and nanoseconds (truncated to micros)', async () => {
+    const [file] = await convert(schema, datas);
+    const rows = await parquetRows(file!);
+    expect(rows.map((r) => isoFromMicros(r.ts as bigint, true))).toEqual([
+      '-2021-01-23T12:53:45.678000Z', // 2022 BC is astronomical year -2021
+      '2022-01-23T01:23:45.500000Z',
+      '2022-01-23T01:23:45.123456Z',
+    ]);
+    expect(rows.map((r) => isoFromDays(r.day as number))).toEqual(['-2021-01-23', '0001-01-01', '2022-01-23']);
+    expect(rows.map((r) => r.ttz)).toEqual(['01:23:45+5:30', '01:23:45z', '01:23:45.678-11:30']);
+    expect(rows.flatMap((r) => nulled(r._airbyte_meta))).toEqual([]);
+  });
+
+  it('writes them as ISO-8601 text in CSV, astronomical years included', async () => {
+    const [file] = await convert(schema, datas, { type: 'csv', compression: 'none' });
+    const [header, ...rows] = parseCsv(await readText(file!.path));
+    const col = (name: string) => header!.findIndex((c) => c.text === name);
+    expect(rows.map((r) => r[col('ts')]!.text)).toEqual(['-2021-01-23T12:53:45.678000Z', '2022-01-23T01:23:45.500000Z', '2022-01-23T01:23:45.123456Z']);
+    expect(rows.map((r) => r[col('day')]!.text)).toEqual(['-2021-01-23', '0001-01-01', '2022-01-23']);
+  });
+});
+
+describe('values that are not what the schema says', () => {
+  it('keep a record whose data is not an object, whole, in _airbyte_additional_properties', async () => {
+    const [file] = await convert({ type: 'object', properties: { a: { type: 'integer' } } }, ['"just text"', '[1,2]', '{"a":1}']);
+    const rows = await parquetRows(file!);
+    expect(rows.map((r) => r.a)).toEqual([null, null, 1n]);
+    expect(rows.map((r) => r._airbyte_additional_properties)).toEqual(['"just text"', '[1,2]', null]);
+  });
+
+  it('keep NUL characters in strings', async () => {
+    for (const format of [{ type: 'parquet', compression: 'snappy' }, { type: 'jsonl', compression: 'none' }] as Format[]) {
+      const [file] = await convert({ type: 'object', properties: { s: { type: 'string' } } }, ['{"s":"a\\u0000b"}'], format);
+      if (format.type === 'parquet') expect((await parquetRows(file!))[0]!.s).toBe('a\u0000b');
+      else expect((parseJsonExact((await readText(file!.path)).trim()) as Record<string, ExactJson>).s).toBe('a\u0000b');
+    }
+  });
+
+  it('null a nested value as a whole when one leaf does not fit, and name the field', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        deep: { type: 'object', properties: { list: { type: 'array', items: { type: 'object', properties: { n: { type: 'integer' } } } } } },
+      },
+    };
+    const [file] = await convert(schema, ['{"deep":{"list":[{"n":1},{"n":2}]}}', '{"deep":{"list":[{"n":1},{"n":"two"}]}}', '{"deep":{"list":"nope"}}', '{"deep":{"list":[{"n":1,"m":2}]}}']);
+    const rows = await parquetRows(file!);
+    expect(rows.map((r) => r.deep)).toEqual([{ list: [{ n: 1n }, { n: 2n }] }, null, null, { list: [{ n: 1n }] }]);
+    expect(rows.map((r) => nulled(r._airbyte_meta))).toEqual([[], ['deep'], ['deep'], []]);
+    // An undeclared member deep inside keeps the whole original value.
+    expect(rows.map((r) => r._airbyte_additional_properties)).toEqual([null, null, null, '{"deep":{"list":[{"n":1,"m":2}]}}']);
+  });
+});
+
+describe('large records', () => {
+  it('convert a record longer than DuckDB’s default 16 MiB object limit', async () => {
+    const spool = join(dir, 'large.spool');
+    const size = 20 * 1024 * 1024;
+    const head = '{"type":"RECORD","record":{"stream":"edges","data":{"id":1,"blob":"';
+    const tail = '"},"emitted_at":1}}';
+    await new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(spool);
+      out.on('error', reject);
+      out.write(head);
+      const chunk = 'abcdefgh'.repeat(128 * 1024); // 1 MiB
+      for (let written = 0; written < size; written += chunk.length) out.write(chunk);
+      out.end(`${tail}\n{"type":"RECORD","record":{"stream":"edges","data":{"id":2,"blob":"small"},"emitted_at":2}}\n`, () => resolve());
+    });
+    expect(await longestLineBytes(spool)).toBe(head.length + size + tail.length);
+    for (const format of [{ type: 'parquet', compression: 'zstd' }, { type: 'csv', compression: 'gzip' }] as Format[]) {
+      const converter = await createStreamConverter(
+        {
+          stream: { stream: { name: 'edges', json_schema: { type: 'object', properties: { id: { type: 'integer' }, blob: { type: 'string' } } }, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' },
+          format,
+          syncId: 1,
+          generationId: 1,
+        },
+        engine,
+      );
+      const files = await converter.convert(spool, { targetFileBytes: 64 << 20, outDir: join(dir, `large-${format.type}`) });
+      expect(files.map((f) => f.records)).toEqual([2]);
+      const source = format.type === 'parquet' ? `read_parquet(${quoteLiteral(files[0]!.path)})` : `read_csv(${quoteLiteral(files[0]!.path)}, max_line_size = 100000000)`;
+      const lengths = await connection.runAndReadAll(`SELECT id, length(blob) FROM ${source} ORDER BY id`);
+      expect(lengths.getRowsJS()).toEqual([
+        [1n, expect.any(BigInt)],
+        [2n, 5n],
+      ]);
+      expect(Number(lengths.getRowsJS()[0]![1])).toBeGreaterThanOrEqual(size);
+    }
+  }, 60_000);
+});
