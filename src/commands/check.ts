@@ -16,6 +16,7 @@ import { CHECK_MAX_ATTEMPTS } from '../storage/http.js';
 import type { ObjectStore } from '../storage/port.js';
 import { describeEncryption } from '../storage/s3-errors.js';
 import { createS3Store } from '../storage/s3-store.js';
+import { manifestsPrefix } from '../layout/index.js';
 
 export interface ConnectionStatus {
   status: 'SUCCEEDED' | 'FAILED';
@@ -94,7 +95,7 @@ function join(...parts: string[]): string {
 
 /** The manifest prefix of DESIGN §2 `manifest_location`, with its trailing slash. */
 export function manifestPrefix(config: Pick<Config, 'folder' | 'manifestLocation'>): string {
-  return config.manifestLocation === 'folder' ? `${join(config.folder, '_manifests')}/` : '_manifests/';
+  return manifestsPrefix(config.manifestLocation, config.folder);
 }
 
 /**

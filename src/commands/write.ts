@@ -1,8 +1,219 @@
-import type { Io } from '../cli.js';
-import { SystemError } from '../errors.js';
-import type { MessageWriter } from '../protocol/output.js';
+// `write`: reads the catalog and the message stream, lands every record in S3 and echoes each
+// STATE once its records are durable (DESIGN §3–§6). The wiring lives here; the logic lives in
+// src/write/.
 
-/** `write`: placeholder until the write path lands (issue 3). */
-export async function runWrite(_configPath: string, _catalogPath: string, _out: MessageWriter, _io: Io): Promise<number> {
-  throw new SystemError('write is not implemented yet');
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Io } from '../cli.js';
+import { buildConfig, readJsonFile, registerSecrets, type Config } from '../config/config.js';
+import { InterruptedError, TransientError, asConnectorError } from '../errors.js';
+import type { StreamConverter } from '../formats/format.js';
+import { readLines } from '../protocol/lines.js';
+import { streamKey, type ConfiguredAirbyteStream } from '../protocol/messages.js';
+import type { MessageWriter } from '../protocol/output.js';
+import type { ObjectStore } from '../storage/port.js';
+import { createS3Store } from '../storage/s3-store.js';
+import { registerEnvironmentSecrets } from '../storage/credentials.js';
+import { createDuckDbEngine } from '../formats/duckdb.js';
+import { createStreamConverter } from '../formats/converter.js';
+import { parseCatalog } from '../write/catalog.js';
+import { Committer } from '../write/committer.js';
+import { resourcePlan } from '../write/resources.js';
+import { WriteSession } from '../write/session.js';
+import { StreamSink } from '../write/sink.js';
+import { StateTracker } from '../write/states.js';
+import { ManifestWriter } from '../write/manifests.js';
+import { finalSummary, progressReport } from '../write/progress.js';
+import { assertNoModelCollisions, dataKey, modelForStream, newTransfer } from '../layout/index.js';
+
+const PROGRESS_INTERVAL_MS = 10_000;
+/** How long SIGTERM waits for held states to be finished (orchestrators wait ~60-120 s before SIGKILL). */
+const SIGTERM_GRACE_MS = 60_000;
+
+export interface Formats {
+  converterFor(stream: ConfiguredAirbyteStream): Promise<StreamConverter>;
+  close(): Promise<void>;
+}
+
+export interface WriteDeps {
+  openStore(config: Config): Promise<ObjectStore & { close?(): void }>;
+  openFormats(config: Config, workDir: string, memoryBytes: number): Promise<Formats>;
+  now(): number;
+  /** How long SIGTERM waits for held states to be finished before giving up. */
+  graceMs: number;
+  onSigterm(handler: () => void): () => void;
+}
+
+export async function writeCommand(
+  deps: WriteDeps,
+  configPath: string,
+  catalogPath: string,
+  out: MessageWriter,
+  io: Io,
+): Promise<number> {
+  const rawConfig = readJsonFile(configPath, 'config');
+  registerSecrets(rawConfig);
+  const config = buildConfig(rawConfig);
+  const catalog = parseCatalog(readJsonFile(catalogPath, 'catalog'));
+  assertNoModelCollisions(catalog.streams);
+
+  const transfer = newTransfer(deps.now);
+  const plan = resourcePlan(config);
+  const workDir = await mkdtemp(join(tmpdir(), 'destination-s3-export-'));
+  let formats: Formats | undefined;
+  let store: (ObjectStore & { close?(): void }) | undefined;
+  let stopSigterm = (): void => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    store = await deps.openStore(config);
+    formats = await deps.openFormats(config, workDir, plan.engineMemoryBytes);
+    const sinks = new Map<string, StreamSink>();
+    for (const [i, s] of catalog.streams.entries()) {
+      const key = streamKey(s.stream.name, s.stream.namespace);
+      sinks.set(key, new StreamSink(key, s, modelForStream(s), await formats.converterFor(s), workDir, i));
+    }
+    const tracker = new StateTracker();
+    const manifests = new ManifestWriter(store, config, transfer, deps.now);
+
+    let echoChain: Promise<void> = Promise.resolve();
+    let echoFailure: Error | undefined;
+    const echo = (lines: string[]): void => {
+      for (const line of lines) {
+        echoChain = echoChain.then(() => out.sendRaw(line)).catch((err: Error) => {
+          // stdout is gone (the orchestrator stopped reading): stop the sync.
+          echoFailure ??= err;
+          committer.fail(err);
+        });
+      }
+    };
+    const log = (level: 'INFO' | 'WARN', message: string): void => {
+      void out.log(level, message).catch(() => undefined);
+    };
+
+    let session: WriteSession | undefined;
+    const committer = new Committer({
+      store,
+      outDir: workDir,
+      targetFileBytes: config.fileSizeBytes,
+      maxParallelUploads: plan.maxParallelUploads,
+      dataKey: (sink, part) =>
+        dataKey({
+          folder: config.folder,
+          model: sink.model,
+          transferDate: transfer.transferDate,
+          part,
+          transferTimestamp: transfer.transferTimestamp,
+          extension: sink.converter.extension,
+        }),
+      writeManifest: (sink) => manifests.write(sink, 'in_progress'),
+      onCommitted: (sink, recordsEnd) => {
+        tracker.onCommitted(sink.key, recordsEnd);
+        session?.echoReady();
+      },
+      log: (m) => log('INFO', m),
+    });
+    session = new WriteSession({ sinks, tracker, committer, limits: plan.sessionLimits(config), now: deps.now, echo, log });
+    const live = session;
+    let lastProgress = deps.now();
+    timer = setInterval(() => {
+      live.onTick();
+      if (deps.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
+        lastProgress = deps.now();
+        const report = progressReport(sinks.values(), tracker, tracker.pending.length);
+        if (report) log('INFO', report);
+      }
+    }, Math.min(1000, config.flushIntervalMs / 10));
+    timer.unref();
+
+    let sigterm = false;
+    const input = readLines(io.stdin);
+    stopSigterm = deps.onSigterm(() => {
+      sigterm = true;
+      // Stop reading: the loop ends with an error and the exit path finishes held states.
+      io.stdin.destroy(new TransientError('Received SIGTERM: the sync was stopped before the end of its input.'));
+    });
+
+    let failure: unknown;
+    try {
+      await session.consume(input);
+      session.finishAll();
+      await committer.idle();
+      const statusOf = (sink: StreamSink) => (sink.sawIncomplete ? 'incomplete' : 'complete');
+      for (const sink of sinks.values()) await manifests.write(sink, statusOf(sink));
+      session.echoReady();
+      for (const summary of finalSummary(sinks.values(), tracker, statusOf)) log('INFO', summary);
+    } catch (err) {
+      failure = err;
+    }
+    if (failure !== undefined) {
+      const finishing = (async () => {
+        if (!committer.failed) {
+          session.finishForExit();
+          await committer.idle().catch(() => undefined);
+        }
+        session.echoReady();
+        for (const sink of sinks.values()) await manifests.write(sink, 'incomplete').catch(() => undefined);
+      })();
+      await (sigterm ? Promise.race([finishing, new Promise((r) => setTimeout(r, deps.graceMs).unref())]) : finishing);
+      committer.fail(asConnectorError(failure));
+    }
+    await echoChain;
+    if (echoFailure) throw echoFailure;
+    if (failure !== undefined) {
+      if (sigterm) {
+        throw new InterruptedError('Received SIGTERM: the sync was stopped. States of durable data were echoed; the source sends the rest again.');
+      }
+      throw failure;
+    }
+    return 0;
+  } finally {
+    if (timer) clearInterval(timer);
+    stopSigterm();
+    await formats?.close().catch(() => undefined);
+    store?.close?.();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** `write` with the real S3 store, DuckDB and process signals. */
+export function runWrite(configPath: string, catalogPath: string, out: MessageWriter, io: Io): Promise<number> {
+  return writeCommand(
+    {
+      openStore: async (config) => {
+        registerEnvironmentSecrets(io.env);
+        return createS3Store(config, {
+          env: io.env,
+          onRefreshFailure: (err: unknown) =>
+            void out.log('WARN', `Credential renewal failed; retrying with the current credentials: ${asConnectorError(err).message}`).catch(() => undefined),
+        });
+      },
+      openFormats: async (config, workDir, memoryBytes) => {
+        const engine = await createDuckDbEngine({
+          memoryLimitBytes: memoryBytes,
+          // One core reads and routes the input; DuckDB gets the others (at least one).
+          threads: Math.max(1, availableParallelism() - 1),
+          tempDirectory: join(workDir, 'duckdb'),
+        });
+        return {
+          converterFor: (stream) =>
+            createStreamConverter(
+              { stream, format: config.format, syncId: stream.sync_id ?? 0, generationId: stream.generation_id ?? 0 },
+              engine,
+            ),
+          close: async () => engine.close(),
+        };
+      },
+      now: Date.now,
+      graceMs: SIGTERM_GRACE_MS,
+      onSigterm: (handler) => {
+        process.once('SIGTERM', handler);
+        return () => process.off('SIGTERM', handler);
+      },
+    },
+    configPath,
+    catalogPath,
+    out,
+    io,
+  );
 }

@@ -4,14 +4,11 @@
 import { ConfigError } from '../errors.js';
 import type { ConfiguredAirbyteCatalog, ConfiguredAirbyteStream } from '../protocol/messages.js';
 import { streamKey } from '../protocol/messages.js';
+import { describeStream } from '../layout/index.js';
 
 const SUPPORTED_MODES = new Set(['append', 'append_dedup', 'overwrite']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function describe(s: ConfiguredAirbyteStream): string {
-  return s.stream.namespace ? `${s.stream.namespace}.${s.stream.name}` : s.stream.name;
-}
 
 /** Validates the shape the connector relies on; every problem is listed at once. */
 export function parseCatalog(raw: unknown): ConfiguredAirbyteCatalog {
@@ -49,28 +46,8 @@ export function parseCatalog(raw: unknown): ConfiguredAirbyteCatalog {
   const seen = new Map<string, ConfiguredAirbyteStream>();
   for (const s of streams) {
     const key = streamKey(s.stream.name, s.stream.namespace);
-    if (seen.has(key)) throw new ConfigError(`The configured catalog lists the stream ${describe(s)} twice.`);
+    if (seen.has(key)) throw new ConfigError(`The configured catalog lists the stream ${describeStream(s.stream)} twice.`);
     seen.set(key, s);
   }
   return { ...raw, streams } as ConfiguredAirbyteCatalog;
-}
-
-/** Two streams mapped to one model would mix their files: refuse, naming both. */
-export function assertDistinctModels(
-  streams: readonly ConfiguredAirbyteStream[],
-  modelOf: (s: ConfiguredAirbyteStream) => string,
-): void {
-  const byModel = new Map<string, ConfiguredAirbyteStream>();
-  const clashes: string[] = [];
-  for (const s of streams) {
-    const model = modelOf(s);
-    const other = byModel.get(model);
-    if (other) clashes.push(`${describe(other)} and ${describe(s)} both map to model "${model}"`);
-    else byModel.set(model, s);
-  }
-  if (clashes.length) {
-    throw new ConfigError(
-      `Streams of the catalog collide: ${clashes.join('; ')}. Give one of them a distinct destination_object_name.`,
-    );
-  }
 }

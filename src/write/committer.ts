@@ -158,8 +158,8 @@ export class Committer {
         records: file.records,
         bytes: result.bytes,
         sha256: result.sha256,
-        min_extracted_at: file.minExtractedAt,
-        max_extracted_at: file.maxExtractedAt,
+        minExtractedAt: file.minExtractedAt,
+        maxExtractedAt: file.maxExtractedAt,
       });
     } finally {
       this.uploading--;

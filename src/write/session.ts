@@ -5,7 +5,8 @@
 
 import { ConfigError } from '../errors.js';
 import type { InputLine } from '../protocol/lines.js';
-import { streamKey, type StreamDescriptor } from '../protocol/messages.js';
+import { streamKey } from '../protocol/messages.js';
+import { describeStream } from '../layout/index.js';
 import type { Committer } from './committer.js';
 import type { CutReason, StreamSink } from './sink.js';
 import type { StateKind, StateTracker } from './states.js';
@@ -111,14 +112,14 @@ export class WriteSession {
     const { stream, namespace, data } = record;
     if (typeof stream !== 'string') throw new ConfigError(`Input line ${lineNo}: RECORD without a string "stream".`);
     const ref = { name: stream, ...(typeof namespace === 'string' ? { namespace } : {}) };
-    if (!isObject(data)) throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describe(ref)} without a "data" object.`, { stream: ref });
+    if (!isObject(data)) throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a "data" object.`, { stream: ref });
     if (typeof record.emitted_at !== 'number') {
-      throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describe(ref)} without a numeric "emitted_at".`, { stream: ref });
+      throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a numeric "emitted_at".`, { stream: ref });
     }
     const sink = this.sinkFor(stream, namespace);
     if (!sink) {
       throw new ConfigError(
-        `Input line ${lineNo}: RECORD for stream ${describe(ref)}, which is not in the configured catalog.`,
+        `Input line ${lineNo}: RECORD for stream ${describeStream(ref)}, which is not in the configured catalog.`,
         { stream: ref },
       );
     }
@@ -217,8 +218,3 @@ export class WriteSession {
     this.finishHeld('failure', false);
   }
 }
-
-function describe(s: StreamDescriptor): string {
-  return s.namespace ? `${s.namespace}.${s.name}` : s.name;
-}
-

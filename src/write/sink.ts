@@ -5,16 +5,8 @@
 import { join } from 'node:path';
 import type { ConfiguredAirbyteStream } from '../protocol/messages.js';
 import type { StreamConverter } from '../formats/format.js';
+import type { CommittedFile } from './manifest.js';
 import { Spool, type SpoolMark } from './spool.js';
-
-export interface CommittedFile {
-  key: string;
-  records: number;
-  bytes: number;
-  sha256: string;
-  min_extracted_at: string;
-  max_extracted_at: string;
-}
 
 /** A finished spool on its way to S3: converted, uploaded, listed, then its states echoed. */
 export interface FileJob {

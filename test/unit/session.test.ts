@@ -131,9 +131,9 @@ describe('WriteSession', () => {
     ['not JSON', '{"type":', /line 2 is not valid JSON/],
     ['not an object', '[1,2]', /line 2 is not a JSON object/],
     ['no string type', '{"type":5}', /line 2 has no string "type"/],
-    ['a record without data', '{"type":"RECORD","record":{"stream":"a","emitted_at":1}}', /line 2: RECORD of stream a without a "data" object/],
+    ['a record without data', '{"type":"RECORD","record":{"stream":"a","emitted_at":1}}', /line 2: RECORD of stream "a" \(no namespace\) without a "data" object/],
     ['a record without stream', '{"type":"RECORD","record":{"data":{},"emitted_at":1}}', /line 2: RECORD without a string "stream"/],
-    ['a stream not in the catalog', '{"type":"RECORD","record":{"stream":"zz","data":{},"emitted_at":1}}', /line 2: RECORD for stream zz, which is not in the configured catalog/],
+    ['a stream not in the catalog', '{"type":"RECORD","record":{"stream":"zz","data":{},"emitted_at":1}}', /line 2: RECORD for stream "zz" \(no namespace\), which is not in the configured catalog/],
   ])('reports %s with its line number', async (_name, bad, message) => {
     const h = harness(['a']);
     await expect(h.session.consume(h.feed([record('a', 0), bad]))).rejects.toThrow(message);
