@@ -1,10 +1,18 @@
 // A small fault-injecting HTTP proxy between the connector and radosgw, on loopback. It forwards
 // requests unchanged (the Host header too, so SigV4 signatures still verify) and, by rule,
-// answers an S3 operation with 500 InternalError or 503 SlowDown, resets the connection in the
-// middle of the request body, or adds latency — at a given rate or on the Nth matching request.
+// answers an S3 or STS operation with 500 InternalError or 503 SlowDown, resets the connection in
+// the middle of the request body, adds latency, or lets the store do the request and then drops
+// its answer (the client retries a request that already took effect) — at a given rate or on
+// the Nth matching request.
+//
+// It can also shorten STS sessions (short-lived credentials): AssumeRole answers get an
+// Expiration computed from a clock the test controls, and S3 requests signed with a session
+// past that expiration are answered 400 ExpiredToken, as AWS does. FAULT_PROXY_TRACE=1 prints
+// every request with the fault it met.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rememberSecret } from './secrets.js';
 
 export type S3Operation =
   | 'PutObject'
@@ -19,22 +27,46 @@ export type S3Operation =
   | 'AssumeRole'
   | 'Other';
 
-export type Fault = 'status500' | 'slowdown503' | 'reset' | 'latency';
+/**
+ * status500 / slowdown503: answered by the proxy, the store never sees the request.
+ * reset: the connection is destroyed once half the request body has arrived.
+ * latency: forwarded after a delay.
+ * dropResponse: forwarded and done by the store, then the connection is destroyed before the
+ * answer reaches the client, which retries a request that already took effect.
+ * denied403: answered 403 AccessDenied (after delayMs, if given): not retried, a config_error.
+ */
+export type Fault = 'status500' | 'slowdown503' | 'reset' | 'latency' | 'dropResponse' | 'denied403';
+
+/** The transient faults (the SDK retries them). */
+export const ALL_FAULTS: readonly Fault[] = ['status500', 'slowdown503', 'reset', 'latency', 'dropResponse'];
 
 export interface FaultRule {
   operation: S3Operation | '*';
-  fault: Fault;
+  /** One fault, or several: each hit picks one at random (seeded). */
+  fault: Fault | readonly Fault[];
   /** Probability per matching request (0..1), drawn from the seeded generator. */
   rate?: number;
-  /** Fault only the Nth matching request (1-based). */
-  nth?: number;
-  /** For latency: milliseconds added. */
-  delayMs?: number;
+  /** Fault only the Nth matching request (1-based), or each of several. */
+  nth?: number | readonly number[];
+  /** Only requests whose path (URL-decoded, with the bucket) matches. */
+  path?: RegExp;
+  /** For latency (and denied403): milliseconds added, or a [min, max] range drawn at random. */
+  delayMs?: number | readonly [number, number];
 }
 
 export interface ProxyStats {
   requests: Record<string, number>;
+  /** `<operation>:<fault>` → how many times it was injected. */
   faults: Record<string, number>;
+}
+
+export interface ShortSessions {
+  /** Lifetime given to every AssumeRole session, by `now`. */
+  lifetimeMs: number;
+  /** The clock expirations are computed and enforced with (ms since epoch). */
+  now(): number;
+  /** Answer S3 requests signed with an expired session with 400 ExpiredToken (default true). */
+  enforce?: boolean;
 }
 
 /** Which S3/STS operation a request is, from its method, path and query. */
@@ -57,7 +89,7 @@ export function operationOf(method: string, url: string): S3Operation {
 }
 
 /** Mulberry32: a tiny seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -71,12 +103,29 @@ function seeded(seed: number): () => number {
 const errorXml = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
 
+/** The access key id a SigV4 request is signed with. */
+function accessKeyOf(req: http.IncomingMessage): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '')?.[1];
+}
+
+const xmlField = (xml: string, name: string): string | undefined => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+
 export class FaultProxy {
   private server: http.Server | undefined;
   private readonly random: () => number;
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new Map<FaultRule, number>();
   readonly stats: ProxyStats = { requests: {}, faults: {} };
   rules: FaultRule[] = [];
+  /** Called for every request before any rule (e.g. to advance a test clock). */
+  onRequest: ((op: S3Operation, req: http.IncomingMessage) => void) | undefined;
+  /** Shortens STS sessions; see ShortSessions. */
+  sessions: ShortSessions | undefined;
+  /** Access key id → expiration (by `sessions.now`) of every session issued through the proxy. */
+  readonly issued = new Map<string, number>();
+  /** S3 requests answered ExpiredToken. */
+  expiredRequests = 0;
+  /** Access key id → S3 requests signed with it. */
+  readonly requestsByKey = new Map<string, number>();
 
   constructor(
     private readonly upstream: string,
@@ -88,6 +137,16 @@ export class FaultProxy {
   get endpoint(): string {
     const { port } = this.server!.address() as AddressInfo;
     return `http://127.0.0.1:${port}`;
+  }
+
+  /** Faults injected in all. */
+  get faultCount(): number {
+    return Object.values(this.stats.faults).reduce((a, b) => a + b, 0);
+  }
+
+  /** Requests seen in all. */
+  get requestCount(): number {
+    return Object.values(this.stats.requests).reduce((a, b) => a + b, 0);
   }
 
   async start(): Promise<this> {
@@ -102,23 +161,40 @@ export class FaultProxy {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  private pick(op: S3Operation): FaultRule | undefined {
-    for (const rule of this.rules) {
-      if (rule.operation !== '*' && rule.operation !== op) continue;
-      const id = `${rule.operation}:${rule.fault}:${rule.nth ?? ''}:${rule.rate ?? ''}`;
-      const n = (this.counts.get(id) ?? 0) + 1;
-      this.counts.set(id, n);
-      if (rule.nth !== undefined ? n === rule.nth : this.random() < (rule.rate ?? 0)) return rule;
+  private pick(op: S3Operation, path: string): { rule: FaultRule; fault: Fault } | undefined {
+    // Every matching rule counts the request (so "the Nth request" means the same for all
+    // rules); the first rule that fires wins.
+    const matching = this.rules.filter((rule) => (rule.operation === '*' || rule.operation === op) && (!rule.path || rule.path.test(path)));
+    const counted = matching.map((rule) => {
+      const n = (this.counts.get(rule) ?? 0) + 1;
+      this.counts.set(rule, n);
+      return { rule, n };
+    });
+    for (const { rule, n } of counted) {
+      const fires = rule.nth !== undefined ? (typeof rule.nth === 'number' ? [rule.nth] : rule.nth).includes(n) : this.random() < (rule.rate ?? 0);
+      if (fires) {
+        const faults = typeof rule.fault === 'string' ? [rule.fault] : rule.fault;
+        return { rule, fault: faults[Math.floor(this.random() * faults.length)]! };
+      }
     }
     return undefined;
   }
 
+  private delayOf(rule: FaultRule): number {
+    const d = rule.delayMs ?? 500;
+    return typeof d === 'number' ? d : d[0] + Math.floor(this.random() * (d[1] - d[0]));
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const op = operationOf(req.method ?? 'GET', req.url ?? '/');
+    this.onRequest?.(op, req);
     this.stats.requests[op] = (this.stats.requests[op] ?? 0) + 1;
-    const rule = this.pick(op);
-    if (rule) this.stats.faults[`${op}:${rule.fault}`] = (this.stats.faults[`${op}:${rule.fault}`] ?? 0) + 1;
-    if (rule?.fault === 'reset') {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const picked = this.pick(op, path);
+    if (process.env.FAULT_PROXY_TRACE) console.info(`[fault-proxy] ${new Date().toISOString()} ${op} ${path} ${picked?.fault ?? ''}`);
+    if (picked) this.stats.faults[`${op}:${picked.fault}`] = (this.stats.faults[`${op}:${picked.fault}`] ?? 0) + 1;
+    const fault = picked?.fault;
+    if (fault === 'reset') {
       // Let part of the body arrive, then kill the connection: the client sees a reset mid-body.
       const length = Number(req.headers['content-length'] ?? 0);
       let seen = 0;
@@ -137,26 +213,78 @@ export class FaultProxy {
     } catch {
       return;
     }
-    if (rule?.fault === 'status500' || rule?.fault === 'slowdown503') {
-      const [status, code] = rule.fault === 'status500' ? [500, 'InternalError'] : [503, 'SlowDown'];
-      const xml = errorXml(code, 'injected by the test fault proxy');
-      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
-      res.end(xml);
-      return;
+    if (fault === 'status500' || fault === 'slowdown503') {
+      const [status, code] = fault === 'status500' ? [500, 'InternalError'] : [503, 'SlowDown'];
+      return this.answer(res, status, code);
     }
-    if (rule?.fault === 'latency') await new Promise((r) => setTimeout(r, rule.delayMs ?? 500));
-    await this.forward(req, Buffer.concat(chunks), res);
+    if (fault === 'denied403') {
+      if (picked!.rule.delayMs !== undefined) await new Promise((r) => setTimeout(r, this.delayOf(picked!.rule)));
+      return this.answer(res, 403, 'AccessDenied', 'Access Denied');
+    }
+    if (fault === 'latency') await new Promise((r) => setTimeout(r, this.delayOf(picked!.rule)));
+    const keyId = accessKeyOf(req);
+    if (keyId && op !== 'AssumeRole') this.requestsByKey.set(keyId, (this.requestsByKey.get(keyId) ?? 0) + 1);
+    if (this.sessions && op !== 'AssumeRole' && (this.sessions.enforce ?? true)) {
+      const expiresAt = this.issued.get(keyId ?? '');
+      if (expiresAt !== undefined && this.sessions.now() >= expiresAt) {
+        this.expiredRequests++;
+        return this.answer(res, 400, 'ExpiredToken', 'The provided token has expired.');
+      }
+    }
+    await this.forward(req, Buffer.concat(chunks), res, { drop: fault === 'dropResponse', assumeRole: op === 'AssumeRole' });
   }
 
-  private forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> {
+  private answer(res: http.ServerResponse, status: number, code: string, message = 'injected by the test fault proxy'): void {
+    const xml = errorXml(code, message);
+    res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+    res.end(xml);
+  }
+
+  /** Rewrites an AssumeRole answer's Expiration by the test clock and remembers the session. */
+  private shortenSession(xml: string): string {
+    const sessions = this.sessions!;
+    const keyId = xmlField(xml, 'AccessKeyId');
+    if (!keyId || !xml.includes('<Expiration>')) return xml;
+    const expiresAt = sessions.now() + sessions.lifetimeMs;
+    this.issued.set(keyId, expiresAt);
+    return xml.replace(/<Expiration>[^<]*<\/Expiration>/, `<Expiration>${new Date(expiresAt).toISOString()}</Expiration>`);
+  }
+
+  private forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, how: { drop: boolean; assumeRole: boolean }): Promise<void> {
     const target = new URL(this.upstream);
     return new Promise((resolve) => {
       const up = http.request(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
         (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-          upRes.on('end', resolve);
+          if (how.drop) {
+            // The store has done the request; the client never hears of it.
+            upRes.resume();
+            upRes.on('end', () => {
+              res.socket?.destroy();
+              resolve();
+            });
+            return;
+          }
+          if (!how.assumeRole) {
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            upRes.pipe(res);
+            upRes.on('end', resolve);
+          } else {
+            // STS answers are buffered: the credentials they carry are secrets every output is
+            // scanned for, and with short sessions their expiration is rewritten.
+            const parts: Buffer[] = [];
+            upRes.on('data', (c: Buffer) => parts.push(c));
+            upRes.on('end', () => {
+              let text = Buffer.concat(parts).toString('utf8');
+              for (const field of ['SecretAccessKey', 'SessionToken']) rememberSecret(xmlField(text, field));
+              if (this.sessions) text = this.shortenSession(text);
+              const headers = { ...upRes.headers, 'content-length': String(Buffer.byteLength(text)) };
+              delete headers['transfer-encoding'];
+              res.writeHead(upRes.statusCode ?? 502, headers);
+              res.end(text);
+              resolve();
+            });
+          }
           upRes.on('error', () => {
             res.destroy();
             resolve();
