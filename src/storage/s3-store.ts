@@ -9,6 +9,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
   DeleteObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -21,6 +22,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Config } from '../config/config.js';
 import { ConnectorError, SystemError, TransientError } from '../errors.js';
 import type { Redactor } from '../redact.js';
+import { debug } from '../protocol/output.js';
 import { credentialProviderFor, type CredentialOptions } from './credentials.js';
 import type { ObjectInfo, ObjectStore, PutOptions, UploadOptions, UploadResult } from './port.js';
 import { createS3Client, encryptionHeaders, sendsFlexibleChecksums, type EncryptionHeaders } from './s3-client.js';
@@ -75,6 +77,12 @@ async function* partsOf(source: AsyncIterable<Buffer>, size: number): AsyncGener
   if (pendingBytes > 0 || !yielded) yield Buffer.concat(pending);
 }
 
+/** How many attempts the SDK's retries made for a command's result or error (1 without retries). */
+function attemptsOf(value: unknown): number {
+  const metadata = (value as { $metadata?: { attempts?: number } } | undefined)?.$metadata;
+  return metadata?.attempts ?? 1;
+}
+
 function abortError(signal: AbortSignal, what: string): Error {
   return signal.reason instanceof Error ? signal.reason : new TransientError(`${what} was aborted.`);
 }
@@ -83,6 +91,8 @@ export class S3ObjectStore implements ObjectStore {
   private readonly encryption: EncryptionHeaders;
   private readonly partSize: number;
   private readonly queueSize: number;
+  /** Keys whose CreateMultipartUpload the SDK sent more than once (see abortStrayUploads). */
+  private readonly retriedCreates = new Set<string>();
 
   constructor(
     private readonly client: S3Client,
@@ -92,6 +102,22 @@ export class S3ObjectStore implements ObjectStore {
     this.encryption = encryptionHeaders(config.encryption);
     this.partSize = Math.max(MIN_PART_SIZE, options.partSizeBytes ?? DEFAULT_PART_SIZE);
     this.queueSize = Math.max(1, options.queueSize ?? config.uploadConcurrency);
+    // lib-storage sends CreateMultipartUpload itself: watch it here for retries.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'CreateMultipartUploadCommand') return next(args);
+        const key = (args.input as { Key?: string }).Key;
+        try {
+          const result = await next(args);
+          if (key !== undefined && attemptsOf(result.output) > 1) this.retriedCreates.add(key);
+          return result;
+        } catch (err) {
+          if (key !== undefined && attemptsOf(err) > 1) this.retriedCreates.add(key);
+          throw err;
+        }
+      },
+      { step: 'initialize', name: 'destinationS3RetriedCreate' },
+    );
   }
 
   private fail(err: unknown, operation: string, key?: string): ConnectorError {
@@ -140,8 +166,30 @@ export class S3ObjectStore implements ObjectStore {
       throw this.fail(err, 'Upload', key);
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      if (this.retriedCreates.delete(key)) await this.abortStrayUploads(key);
     }
     return { key, bytes: hashing.bytes, sha256: hashing.hex() };
+  }
+
+  /**
+   * CreateMultipartUpload is not idempotent: when its answer is lost (a reset after the store
+   * acted) and the SDK retries, the store holds a second upload whose id we never learnt, and
+   * nothing would ever complete or abort it. So, only after a retried CreateMultipartUpload and
+   * once our own upload is completed or aborted, the uploads still open on this exact key (keys
+   * are written once) are strays: abort them. Best effort: it needs s3:ListBucketMultipartUploads,
+   * and without it the bucket's lifecycle rule removes the parts later.
+   */
+  private async abortStrayUploads(key: string): Promise<void> {
+    const Bucket = this.config.bucket;
+    try {
+      const listed = await this.client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: key }));
+      for (const u of listed.Uploads ?? []) {
+        if (u.Key !== key || !u.UploadId) continue;
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: u.UploadId }));
+      }
+    } catch (err) {
+      debug(`Could not clean up stray multipart uploads of ${key} after a retried CreateMultipartUpload: ${(err as Error).name}`);
+    }
   }
 
   /** lib-storage: at most queueSize parts of partSize in flight; aborts its multipart upload on failure. */
