@@ -111,6 +111,10 @@ export async function writeCommand(
         tracker.onCommitted(sink.key, recordsEnd);
         session?.echoReady();
       },
+      // The message loop notices a failure only when the next line arrives; a source may be
+      // idle for hours (or, when stdout is gone, nobody may be left to close stdin): stop
+      // reading at once, so that the exit path runs now.
+      onFailure: (err) => io.stdin.destroy(err),
       log: (m) => log('INFO', m),
     });
     session = new WriteSession({ sinks, tracker, committer, limits: plan.sessionLimits(config), now: deps.now, echo, log });
@@ -152,8 +156,13 @@ export async function writeCommand(
           session.finishForExit();
           await committer.idle().catch(() => undefined);
         }
+        // After a failure, commits still in flight may complete and rewrite their manifests: the
+        // final manifests are written after them, from the complete file lists.
+        await committer.settled();
         session.echoReady();
-        for (const sink of sinks.values()) await manifests.write(sink, 'incomplete').catch(() => undefined);
+        // All at once: when S3 is failing, each write spends the SDK's retries (up to ~25 s);
+        // one after the other they would outlast the SIGTERM grace period.
+        await Promise.all([...sinks.values()].map((sink) => manifests.write(sink, 'incomplete').catch(() => undefined)));
       })();
       await (sigterm ? Promise.race([finishing, new Promise((r) => setTimeout(r, deps.graceMs).unref())]) : finishing);
       committer.fail(asConnectorError(failure));

@@ -21,6 +21,8 @@ export interface CommitterDeps {
   writeManifest(sink: StreamSink): Promise<void>;
   /** Called once records up to `recordsEnd` of the stream are in listed objects. */
   onCommitted(sink: StreamSink, recordsEnd: number): void;
+  /** Told once, at the first failure (so that the caller can stop reading its input at once). */
+  onFailure?(err: Error): void;
   log(message: string): void;
 }
 
@@ -68,6 +70,16 @@ export class Committer {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * Resolves when no job is converting or committing any more, failed or not (after a failure,
+   * queued jobs are dropped and uploads aborted, so this comes soon). A commit whose upload
+   * completed despite the abort still lists its file and echoes its states: whoever writes a
+   * stream's manifest after this must wait for it, or would overwrite that list with an older one.
+   */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   private tickWaiters: (() => void)[] = [];
   private nextTick(): Promise<void> {
     return new Promise((res) => this.tickWaiters.push(res));
@@ -79,8 +91,10 @@ export class Committer {
 
   /** Stops the pipeline: queued jobs are dropped, uploads aborted. */
   fail(err: Error): void {
+    const first = this.failure === undefined;
     this.failure ??= err;
     this.abort.abort(err);
+    if (first) this.deps.onFailure?.(err);
     for (const job of this.queue.splice(0)) void job.ready.then(() => job.spool.remove(), () => job.spool.remove());
     this.notify();
   }
