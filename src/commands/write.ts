@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Io } from '../cli.js';
-import { buildConfig, readJsonFile, registerSecrets, type Config } from '../config/config.js';
+import { availableMemoryBytes, buildConfig, readJsonFile, registerSecrets, type Config } from '../config/config.js';
 import { InterruptedError, TransientError, asConnectorError } from '../errors.js';
 import type { StreamConverter } from '../formats/format.js';
 import { readLines } from '../protocol/lines.js';
@@ -203,6 +203,10 @@ export function runWrite(configPath: string, catalogPath: string, out: MessageWr
           // One core reads and routes the input; DuckDB gets the others (at least one).
           threads: Math.max(1, availableParallelism() - 1),
           tempDirectory: join(workDir, 'duckdb'),
+          // A conversion that needs more than the planned share (a record of many MiB) may take
+          // up to this much; beyond it DuckDB fails the conversion cleanly instead of the OS
+          // killing the process.
+          memoryCapBytes: Math.floor(availableMemoryBytes() * 0.75),
         });
         return {
           converterFor: (stream) =>

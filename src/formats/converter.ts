@@ -17,6 +17,20 @@ const MiB = 1024 * 1024;
 const MIN_OBJECT_BYTES = 16 * MiB;
 /** Rendered output can be longer than its input line (escapes): the read-back allows for it. */
 const OUTPUT_GROWTH = 3;
+/**
+ * DuckDB's memory while it converts a spool: about 100-128 MiB for the pipeline itself, plus a
+ * multiple of the longest record (the JSON reader's buffers, the parse of the record, the
+ * converted value, the writer's pages), as measured with DuckDB 1.5 on one thread: a spool of
+ * 1 KiB records failed at 100 MiB and passed at 128 MiB; records of 16, 32 and 64 MiB failed at
+ * 20x and passed at 24x their size as Parquet and CSV, and passed at 32x as JSONL.
+ */
+const ENGINE_BASE_BYTES = 128 * MiB;
+const ENGINE_BYTES_PER_RECORD_BYTE = 32;
+
+/** The memory_limit DuckDB needs to convert a spool whose longest line is `longestLineBytes`. */
+export function engineBytesFor(longestLineBytes: number): number {
+  return ENGINE_BASE_BYTES + ENGINE_BYTES_PER_RECORD_BYTE * longestLineBytes;
+}
 
 export interface ConverterDeps {
   /** Clock for records without a usable emitted_at (epoch ms). */
@@ -80,7 +94,9 @@ async function convertSpool(
     fallbackEmittedAtMs: Math.min(Math.max(now(), -MAX_EMITTED_AT_MS), MAX_EMITTED_AT_MS),
   });
   const copy = buildCopyStatement(select, ctx.format, dir, options.targetFileBytes);
-  return withConnection(engine, ctx, async (connection) => {
+  // The planned share of the memory budget may be too small for this spool (a record of many
+  // MiB, or a small budget): DuckDB gets what the conversion needs while it runs.
+  return engine.withMemoryAtLeast(engineBytesFor(maxLine), () => withConnection(engine, ctx, async (connection) => {
     await connection.run(copy);
     const names = (await readdir(dir)).filter((n) => n.startsWith('part-'));
     names.sort((a, b) => partIndex(a) - partIndex(b));
@@ -95,7 +111,7 @@ async function convertSpool(
       files.push({ path, bytes: (await stat(path)).size, ...stats });
     }
     return files;
-  });
+  }));
 }
 
 function partIndex(name: string): number {
@@ -121,7 +137,8 @@ async function fileStats(connection: DuckDBConnection, format: Format['type'], c
       const columns = `{${columnNames.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ')}}`;
       source =
         `read_csv(${file}, header = true, auto_detect = false, columns = ${columns}, delim = ',', quote = '"', escape = '"', ` +
-        `max_line_size = ${Math.floor(maxRowBytes)})`;
+        // buffer_size: DuckDB's default is 16 lines of max_line_size (3 GiB after a 64 MiB record).
+        `max_line_size = ${Math.floor(maxRowBytes)}, buffer_size = ${Math.floor(maxRowBytes)})`;
       break;
     }
     case 'jsonl':

@@ -2,6 +2,7 @@
 // It never reaches the network: extensions are built in (json, parquet, icu) and autoloading or
 // installing anything else is switched off.
 
+import { totalmem } from 'node:os';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { SystemError } from '../errors.js';
 
@@ -12,11 +13,20 @@ export interface DuckDbEngineOptions {
   threads?: number;
   /** Where DuckDB spills; default: DuckDB's own (`.tmp` beside a database, none in memory). */
   tempDirectory?: string;
+  /** The highest memory_limit withMemoryAtLeast may set; default three quarters of the machine's memory. */
+  memoryCapBytes?: number;
 }
 
 export interface DuckDbEngine {
   /** A new connection with the session settings the converters rely on (UTC). */
   connect(): Promise<DuckDBConnection>;
+  /**
+   * Runs `work` with DuckDB's memory_limit raised to at least `bytes` (never above the cap), and
+   * puts the configured limit back once no work needs more. Some conversions need more than the
+   * planned share, whatever the budget: a spool holding one record of many MiB (see the
+   * converter's engineBytesFor). Without a configured limit it just runs `work`.
+   */
+  withMemoryAtLeast<T>(bytes: number, work: () => Promise<T>): Promise<T>;
   /** Closes the instance; connections must be done. */
   close(): void;
 }
@@ -44,7 +54,38 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Pro
     throw new SystemError(`Could not start the DuckDB engine: ${(err as Error).message}`, { cause: err });
   }
   let closed = false;
+  const base = options.memoryLimitBytes;
+  const cap = options.memoryCapBytes ?? Math.floor(totalmem() * 0.75);
+  const needs = new Set<{ bytes: number }>();
+  let applied = base;
+  // Serialises the SET statements, so that the last one run is the one for the current needs.
+  let setting: Promise<void> = Promise.resolve();
+  const apply = (): Promise<void> =>
+    (setting = setting.then(async () => {
+      if (base === undefined || closed) return;
+      const wanted = Math.max(base, Math.min(cap, Math.max(0, ...[...needs].map((n) => n.bytes))));
+      if (wanted === applied) return;
+      const connection = await instance.connect();
+      try {
+        await connection.run(`SET memory_limit = '${Math.max(1, Math.floor(wanted / (1024 * 1024)))}MiB'`);
+        applied = wanted;
+      } finally {
+        connection.closeSync();
+      }
+    }));
   return {
+    async withMemoryAtLeast(bytes, work) {
+      if (base === undefined || bytes <= base) return work();
+      const need = { bytes };
+      needs.add(need);
+      try {
+        await apply();
+        return await work();
+      } finally {
+        needs.delete(need);
+        await apply().catch(() => undefined);
+      }
+    },
     async connect() {
       if (closed) throw new SystemError('The DuckDB engine is closed.');
       const connection = await instance.connect();
