@@ -47,7 +47,7 @@ describe('write layout', () => {
   it('keeps 25 interleaved streams, namespaces and path-like names apart, with awkward values intact', async () => {
     const bucket = await freshBucket('write-many');
     const config = tempJson('config.json', accessKeyConfig(s3Server(), bucket, { folder: 'raw' }));
-    const names = Array.from({ length: 22 }, (_, i) => ({ name: `stream_${i}` }));
+    const names: { name: string; namespace?: string }[] = Array.from({ length: 22 }, (_, i) => ({ name: `stream_${i}` }));
     const funky = [
       { name: '../escape', namespace: 'ns one' },
       { name: 'a/b\\c Ünïcødé ✓', namespace: 'ns/two' },
