@@ -58,14 +58,18 @@ function cleanup() {
   return cleaning;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (cleaning) return void process.stderr.write('\nStill stopping what the demo started…\n');
-    interrupted = signal === 'SIGINT' ? 130 : 143;
-    process.stderr.write(`\n${signal === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping what the demo started…\n`);
-    void cleanup().finally(() => process.exit(interrupted));
-  });
+/** Stops early: Ctrl-C, SIGTERM, or stdout closed (e.g. piped into head). */
+function interrupt(code, why) {
+  if (cleaning) return void (why && process.stderr.write('\nStill stopping what the demo started…\n'));
+  interrupted = code;
+  if (why) process.stderr.write(`\n${why}: stopping what the demo started…\n`);
+  void cleanup().finally(() => process.exit(interrupted));
 }
+process.on('SIGINT', () => interrupt(130, 'Interrupted'));
+process.on('SIGTERM', () => interrupt(143, 'Terminated'));
+// Without a listener, a write to a closed pipe would end the process before it cleans up.
+process.stdout.on('error', () => interrupt(141));
+process.stderr.on('error', () => undefined);
 
 function newestSource(dir) {
   let newest = 0;
