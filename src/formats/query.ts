@@ -131,7 +131,7 @@ function columnSql(c: DataColumn, i: number): ColumnSql {
   if (!isNested(items)) {
     return {
       convert,
-      nested: [`list_transform(${p}, e -> ${convertLeaf(items, 'e')}) AS ${w}`],
+      nested: [`list_transform(${p}, lambda e: ${convertLeaf(items, 'e')}) AS ${w}`],
       value: w,
       fits: `(${r} IS NULL OR (${p} IS NOT NULL AND list_aggregate(${p}, 'count') = list_aggregate(${w}, 'count')))`,
       und: null,
@@ -140,10 +140,10 @@ function columnSql(c: DataColumn, i: number): ColumnSql {
   }
   return {
     convert,
-    nested: [`list_transform(${p}, e -> ${convertPair(items, 'e', 1)}) AS ${w}`],
-    value: `list_transform(${w}, z -> z.v)`,
-    fits: `(${r} IS NULL OR (${p} IS NOT NULL AND COALESCE(list_bool_and(list_transform(${w}, z -> z.ok)), true)))`,
-    und: hasStruct(items) ? `COALESCE(list_bool_or(list_transform(${w}, z -> z.und)), false)` : null,
+    nested: [`list_transform(${p}, lambda e: ${convertPair(items, 'e', 1)}) AS ${w}`],
+    value: `list_transform(${w}, lambda z: z.v)`,
+    fits: `(${r} IS NULL OR (${p} IS NOT NULL AND COALESCE(list_bool_and(list_transform(${w}, lambda z: z.ok)), true)))`,
+    und: hasStruct(items) ? `COALESCE(list_bool_or(list_transform(${w}, lambda z: z.und)), false)` : null,
     raw: r,
   };
 }
@@ -169,13 +169,14 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
   const converted = nestedItems.length ? `SELECT *, ${nestedItems.join(', ')} FROM (${convert})` : convert;
 
   // Layer 4: NULL what does not fit, list the changes, gather what the schema does not declare.
-  const typed = (c: ColumnSql): string => (c.fits ? `CASE WHEN ${c.fits} THEN ${c.value} END` : c.value);
+  // A scalar that does not fit is already NULL; only nested values need dropping as a whole.
+  const typed = (c: ColumnSql, i: number): string => (isNested(cols[i]!.type) ? `CASE WHEN ${c.fits} THEN ${c.value} END` : c.value);
   const sourceChanges = `CASE WHEN __m IS NULL THEN NULL ELSE TRY_CAST(json_extract(__m, '$.changes') AS ${CHANGE_TYPE}[]) END`;
   const checked = cols.map((c, i) => ({ name: c.name, fits: sql[i]!.fits })).filter((c): c is { name: string; fits: string } => c.fits !== null);
   const nulledChanges = checked.length
     ? `CASE WHEN ${checked.map((c) => c.fits).join(' AND ')} THEN []::${CHANGE_TYPE}[] ELSE list_filter([${checked
         .map((c) => `CASE WHEN NOT ${c.fits} THEN {'field': ${quoteLiteral(c.name)}, 'change': 'NULLED', 'reason': 'DESTINATION_SERIALIZATION_ERROR'} END`)
-        .join(', ')}], x -> x IS NOT NULL) END`
+        .join(', ')}], lambda x: x IS NOT NULL) END`
     : `[]::${CHANGE_TYPE}[]`;
   const changes = `list_concat(COALESCE(${sourceChanges}, []::${CHANGE_TYPE}[]), ${nulledChanges})`;
   const meta = `{'sync_id': CAST(${int(input.syncId)} AS BIGINT), 'changes': ${changes}}`;
@@ -187,7 +188,7 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
     `${extractedAt} AS __x`,
     `${meta} AS __meta`,
     `${additionalProperties(cols, sql)} AS __extras`,
-    ...sql.map((c, i) => `${typed(c)} AS __t${i}`),
+    ...sql.map((c, i) => `${typed(c, i)} AS __t${i}`),
   ];
 
   // Layer 5: render for the format, name the columns.
@@ -237,12 +238,12 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
   // The rare path: `data` is extracted from the line again only for records that need it.
   const data = `json_extract(__j, '$.record.data')`;
   const extraEntries =
-    `list_transform(list_filter(map_entries(TRY_CAST(${data} AS MAP(VARCHAR, JSON))), e -> NOT list_contains(${declared}, e.key)), ` +
-    `e -> to_json(e.key) || ':' || COALESCE(CAST(e.value AS VARCHAR), 'null'))`;
+    `list_transform(list_filter(map_entries(TRY_CAST(${data} AS MAP(VARCHAR, JSON))), lambda e: NOT list_contains(${declared}, e.key)), ` +
+    `lambda e: to_json(e.key) || ':' || COALESCE(CAST(e.value AS VARCHAR), 'null'))`;
   const nestedEntries = und.length
     ? `list_filter([${und
         .map((c) => `CASE WHEN ${c.sql.fits ?? 'true'} AND ${c.sql.und} THEN ${quoteLiteral(JSON.stringify(c.name) + ':')} || CAST(${c.sql.raw} AS VARCHAR) END`)
-        .join(', ')}], x -> x IS NOT NULL)`
+        .join(', ')}], lambda x: x IS NOT NULL)`
     : `[]::VARCHAR[]`;
   const build = `COALESCE('{' || array_to_string(list_concat(${extraEntries}, ${nestedEntries}), ',') || '}', CAST(${data} AS VARCHAR))`;
   const anyUnd = und.map((c) => ` OR ${c.sql.und}`).join('');
