@@ -235,11 +235,29 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
   const names = cols.map((c) => c.name);
   const declared = `[${names.map(quoteLiteral).join(', ')}]::VARCHAR[]`;
   const und = cols.map((c, i) => ({ name: c.name, sql: sql[i]! })).filter((c) => c.sql.und !== null);
-  // The rare path: `data` is extracted from the line again only for records that need it.
+  // The rare path, for records that need it. Which keys are undeclared: when the declared
+  // names come first in schema order (fields added to a source usually come last), the rest;
+  // otherwise by counting, a hash aggregate linear in the keys (with the record's keys counted
+  // twice and the declared names once, a key with an even count is not declared), then kept in
+  // record order by a membership test against the shorter of the undeclared keys and the
+  // declared names. Their values: a few are fetched from the line by JSON pointer (RFC 6901),
+  // many through a map of the whole record. Nothing here costs keys × names on a wide schema
+  // unless a record has many declared and many undeclared keys at once.
+  // Lambdas over one-element lists bind an intermediate once.
+  const d = names.length;
   const data = `json_extract(__j, '$.record.data')`;
-  const extraEntries =
-    `list_transform(list_filter(map_entries(TRY_CAST(${data} AS MAP(VARCHAR, JSON))), lambda e: NOT list_contains(${declared}, e.key)), ` +
-    `lambda e: to_json(e.key) || ':' || COALESCE(CAST(e.value AS VARCHAR), 'null'))`;
+  const counted = `list_transform(list_filter(map_entries(list_aggregate(list_concat(__k, __k, ${declared}), 'histogram')), lambda h: h.value % 2 = 0), lambda h: h.key)`;
+  const inOrder =
+    `list_transform([${counted}], lambda u: CASE WHEN len(u) < ${d} THEN list_filter(__k, lambda k: list_contains(u, k)) ` +
+    `ELSE list_filter(__k, lambda k: NOT list_contains(${declared}, k)) END)[1]`;
+  const undeclaredKeys = `CASE WHEN __k[1:${d}] = ${declared} THEN __k[${d + 1}:] ELSE ${inOrder} END`;
+  const entry = (key: string, value: string): string => `to_json(${key}) || ':' || COALESCE(CAST(${value} AS VARCHAR), 'null')`;
+  const byPointer = `list_transform(ks, lambda k: ${entry('k', `json_extract(__j, '/record/data/' || replace(replace(k, '~', '~0'), '/', '~1'))`)})`;
+  const entries = `map_entries(TRY_CAST(${data} AS MAP(VARCHAR, JSON)))`;
+  const byMap =
+    `list_transform(CASE WHEN len(ks) < ${d} THEN list_filter(${entries}, lambda e: list_contains(ks, e.key)) ` +
+    `ELSE list_filter(${entries}, lambda e: NOT list_contains(${declared}, e.key)) END, lambda e: ${entry('e.key', 'e.value')})`;
+  const extraEntries = `list_transform([${undeclaredKeys}], lambda ks: CASE WHEN len(ks) <= 8 THEN ${byPointer} ELSE ${byMap} END)[1]`;
   const nestedEntries = und.length
     ? `list_filter([${und
         .map((c) => `CASE WHEN ${c.sql.fits ?? 'true'} AND ${c.sql.und} THEN ${quoteLiteral(JSON.stringify(c.name) + ':')} || CAST(${c.sql.raw} AS VARCHAR) END`)
@@ -248,6 +266,7 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
   const build = `COALESCE('{' || array_to_string(list_concat(${extraEntries}, ${nestedEntries}), ',') || '}', CAST(${data} AS VARCHAR))`;
   const anyUnd = und.map((c) => ` OR ${c.sql.und}`).join('');
   // A `data` without keys is either {} or not an object at all (kept as it is).
+  if (names.length === 0) return `(CASE WHEN len(__k) > 0 OR json_type(__j, '$.record.data') <> 'OBJECT' THEN CAST(${data} AS VARCHAR) END)`;
   return (
     `(CASE WHEN len(__k) = 0 AND json_type(__j, '$.record.data') <> 'OBJECT' THEN CAST(${data} AS VARCHAR) ` +
     `WHEN ${keysDeclared('__k', names)}${anyUnd ? ` AND NOT (false${anyUnd})` : ''} THEN NULL ELSE ${build} END)`

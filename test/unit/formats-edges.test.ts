@@ -115,6 +115,30 @@ describe('values that are not what the schema says', () => {
   });
 });
 
+describe('fields the schema does not declare', () => {
+  const declared = Array.from({ length: 12 }, (_, i) => `d${i}`);
+  const schema = { type: 'object', properties: Object.fromEntries(declared.map((n) => [n, { type: 'integer' }])) };
+  const extras = (n: number): Record<string, unknown> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x${i}`, i % 2 ? { i } : i]));
+  const cases: [string, Record<string, unknown>, Record<string, unknown> | null][] = [
+    ['declared keys only, in schema order', Object.fromEntries(declared.map((n, i) => [n, i])), null],
+    ['declared keys only, some absent, others reordered', { d5: 5, d0: 0, d11: null }, null],
+    ['new fields after the declared ones', { ...Object.fromEntries(declared.map((n, i) => [n, i])), late: 'x', later: [1] }, { late: 'x', later: [1] }],
+    ['special key names', { d1: 1, 'a/b': 1, 't~0': 2, 'q"': 3, '': null, 'd1 ': 4, D1: 5 }, { 'a/b': 1, 't~0': 2, 'q"': 3, '': null, 'd1 ': 4, D1: 5 }],
+    ['a few undeclared among declared', { x: 1, d0: 0, y: null, d3: 3 }, { x: 1, y: null }],
+    ['many undeclared (more than declared)', { d2: 2, ...extras(20) }, extras(20)],
+    ['many undeclared (fewer than declared)', { ...extras(9), d2: 2 }, extras(9)],
+  ];
+
+  it.each(cases)('%s', async (_name, data, expected) => {
+    const [file] = await convert(schema, [JSON.stringify(data)]);
+    const [row] = await parquetRows(file!);
+    const extra = row!._airbyte_additional_properties as string | null;
+    expect(extra === null ? null : JSON.parse(extra)).toEqual(expected);
+    if (expected) expect(Object.keys(JSON.parse(extra!))).toEqual(Object.keys(expected)); // record order
+    for (const n of declared) expect(row![n], n).toBe(typeof data[n] === 'number' ? BigInt(data[n] as number) : null);
+  });
+});
+
 describe('large records', () => {
   it('convert a record longer than DuckDB’s default 16 MiB object limit', async () => {
     const spool = join(dir, 'large.spool');
