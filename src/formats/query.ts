@@ -1,12 +1,14 @@
 // Builds the one SELECT that turns a spool of RECORD lines into the rows of a stream's output:
 // metadata columns, typed data columns, the additional-properties column. Pure string building.
 //
-// Three layers, so that each expression is computed once:
-//   1. read: DuckDB's JSON reader parses each line; `data` stays JSON text (for its keys) and is
-//      cast once to a struct of the declared fields, each in its raw shape (values.ts);
-//   2. convert: each raw field → its typed value (or a {ok, und, v} pair for nested types);
-//   3. project: NULL what does not fit, list the NULLED changes after the source's own, gather
-//      the fields the schema does not declare, render for the output format.
+// Layers, so that each expression is computed once:
+//   1. read: each line is parsed by DuckDB and cast once to a struct of the declared fields in
+//      their raw shapes (values.ts); the keys of `data` are listed beside it;
+//   2. convert: each raw field → its typed value (nested values: parsed one level);
+//   3. nested: nested values converted;
+//   4. NULL what does not fit, list the NULLED changes after the source's own, gather the
+//      fields the schema does not declare;
+//   5. render for the output format and name the columns.
 
 import type { Format } from '../config/config.js';
 import { ADDITIONAL_PROPERTIES_COLUMN, duckdbType, quoteIdent, quoteLiteral, type ColumnPlan, type DataColumn, type StructField, type ValueType } from './schema.js';
@@ -233,6 +235,9 @@ function render(format: Format['type'], type: ValueType, v: string): string {
  */
 function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
   const names = cols.map((c) => c.name);
+  const data = `json_extract(__j, '$.record.data')`;
+  // A `data` without keys is either {} or not an object at all (kept as it is).
+  if (names.length === 0) return `(CASE WHEN len(__k) > 0 OR json_type(__j, '$.record.data') <> 'OBJECT' THEN CAST(${data} AS VARCHAR) END)`;
   const declared = `[${names.map(quoteLiteral).join(', ')}]::VARCHAR[]`;
   const und = cols.map((c, i) => ({ name: c.name, sql: sql[i]! })).filter((c) => c.sql.und !== null);
   // The rare path, for records that need it. Which keys are undeclared: when the declared
@@ -245,7 +250,6 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
   // unless a record has many declared and many undeclared keys at once.
   // Lambdas over one-element lists bind an intermediate once.
   const d = names.length;
-  const data = `json_extract(__j, '$.record.data')`;
   const counted = `list_transform(list_filter(map_entries(list_aggregate(list_concat(__k, __k, ${declared}), 'histogram')), lambda h: h.value % 2 = 0), lambda h: h.key)`;
   const inOrder =
     `list_transform([${counted}], lambda u: CASE WHEN len(u) < ${d} THEN list_filter(__k, lambda k: list_contains(u, k)) ` +
@@ -265,8 +269,6 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
     : `[]::VARCHAR[]`;
   const build = `COALESCE('{' || array_to_string(list_concat(${extraEntries}, ${nestedEntries}), ',') || '}', CAST(${data} AS VARCHAR))`;
   const anyUnd = und.map((c) => ` OR ${c.sql.und}`).join('');
-  // A `data` without keys is either {} or not an object at all (kept as it is).
-  if (names.length === 0) return `(CASE WHEN len(__k) > 0 OR json_type(__j, '$.record.data') <> 'OBJECT' THEN CAST(${data} AS VARCHAR) END)`;
   return (
     `(CASE WHEN len(__k) = 0 AND json_type(__j, '$.record.data') <> 'OBJECT' THEN CAST(${data} AS VARCHAR) ` +
     `WHEN ${keysDeclared('__k', names)}${anyUnd ? ` AND NOT (false${anyUnd})` : ''} THEN NULL ELSE ${build} END)`
@@ -274,8 +276,9 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
 }
 
 /** Wraps a SELECT in the COPY statement for the format. */
-export function buildCopyStatement(select: string, format: Format, dir: string, targetFileBytes: number): string {
-  const options = [`FILE_SIZE_BYTES ${int(Math.max(1, targetFileBytes))}`, `FILENAME_PATTERN 'part-{i}'`];
+export function buildCopyStatement(select: string, format: Format, dir: string, prefix: string, targetFileBytes: number): string {
+  // Files are added to the directory (APPEND, which wants a {uuid} in the name): <prefix><uuid>-part-<i>.<ext>.
+  const options = [`FILE_SIZE_BYTES ${int(Math.max(1, targetFileBytes))}`, `FILENAME_PATTERN ${quoteLiteral(`${prefix}{uuid}-part-{i}`)}`, 'APPEND true'];
   switch (format.type) {
     case 'parquet':
       options.unshift('FORMAT parquet', `COMPRESSION ${format.compression}`);
