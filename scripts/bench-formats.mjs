@@ -6,7 +6,7 @@
 // Prints, per case, the best and median wall time and CPU time of `rounds` interleaved runs,
 // records/s, and the ratio to the bare COPY (best against best).
 
-import { mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, rmSync, createWriteStream, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -67,6 +67,9 @@ async function generate() {
   await Promise.all([new Promise((r) => spool.end(r)), new Promise((r) => bare.end(r))]);
 }
 
+let peakRss = 0;
+setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20).unref();
+
 async function measure(fn) {
   const cpu = process.cpuUsage();
   const start = performance.now();
@@ -115,6 +118,7 @@ for (const [name, xs] of Object.entries(results)) {
     (b / baseline).toFixed(2).padStart(6),
   );
 }
+console.log(`peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MiB (spool ${(statSync(join(dir, 'spool.jsonl')).size / 1024 / 1024).toFixed(0)} MiB)`);
 bare.closeSync();
 engine.close();
 rmSync(dir, { recursive: true, force: true });

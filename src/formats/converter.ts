@@ -16,8 +16,12 @@ import { planColumns, quoteIdent, quoteLiteral, type ColumnPlan } from './schema
 const MiB = 1024 * 1024;
 /** DuckDB's own default maximum_object_size; smaller values gain nothing. */
 const MIN_OBJECT_BYTES = 16 * MiB;
-/** Rendered output can be longer than its input line (escapes): the read-back allows for it. */
-const OUTPUT_GROWTH = 3;
+/**
+ * A written row is at most about twice its input line (a nested value with undeclared members
+ * is written twice: in its column and in _airbyte_additional_properties); the read-back of CSV
+ * and JSONL files allows for that.
+ */
+const OUTPUT_GROWTH = 2;
 
 export interface ConverterDeps {
   /** Clock for records without a usable emitted_at (epoch ms). */
@@ -90,7 +94,7 @@ async function convertSpool(
       const files: ConvertedFile[] = [];
       for (const name of await written()) {
         const path = join(dir, name);
-        const stats = await fileStats(connection, ctx.format.type, columnNames, path, maxObjectBytes * OUTPUT_GROWTH);
+        const stats = await fileStats(connection, ctx.format.type, columnNames, path, maxObjectBytes * OUTPUT_GROWTH + MiB);
         if (stats.records === 0) {
           await rm(path, { force: true }); // DESIGN §3: no empty file
           continue;
@@ -127,9 +131,11 @@ async function fileStats(connection: DuckDBConnection, format: Format['type'], c
     case 'csv': {
       // Every column named and read as text: no sniffing (which costs more than the read).
       const columns = `{${columnNames.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ')}}`;
+      // (read_csv's buffer defaults to 16 times max_line_size: named, so that a long line does
+      // not ask for gigabytes.)
       source =
         `read_csv(${file}, header = true, auto_detect = false, columns = ${columns}, delim = ',', quote = '"', escape = '"', ` +
-        `max_line_size = ${Math.floor(maxRowBytes)})`;
+        `max_line_size = ${Math.floor(maxRowBytes)}, buffer_size = ${Math.floor(maxRowBytes) + MiB})`;
       break;
     }
     case 'jsonl':
