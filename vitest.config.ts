@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 // connector against a real S3 (Ceph radosgw on 127.0.0.1, started by integration_tests/setup).
 export default defineConfig({
   test: {
-    env: { AWS_EC2_METADATA_DISABLED: 'true' },
+    // The SDK's Node 20 end-of-support warning is for operators (docs/operations.md), not test logs.
+    env: { AWS_EC2_METADATA_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
       {
         extends: true,

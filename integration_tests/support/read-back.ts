@@ -23,14 +23,14 @@ export async function getObject(bucket: string, key: string, client: S3Client = 
   return Buffer.from(await res.Body!.transformToByteArray());
 }
 
-export async function getJson<T = any>(bucket: string, key: string): Promise<T> {
-  return JSON.parse((await getObject(bucket, key)).toString('utf8')) as T;
+export async function getJson<T = any>(bucket: string, key: string, client?: S3Client): Promise<T> {
+  return JSON.parse((await getObject(bucket, key, client)).toString('utf8')) as T;
 }
 
 /** Every manifest in the bucket, parsed. */
-export async function manifests(bucket: string, prefix = '_manifests/'): Promise<any[]> {
-  const keys = (await listKeys(bucket, prefix)).filter((k) => k.endsWith('.json'));
-  return Promise.all(keys.map((k) => getJson(bucket, k)));
+export async function manifests(bucket: string, prefix = '_manifests/', client?: S3Client): Promise<any[]> {
+  const keys = (await listKeys(bucket, prefix, client)).filter((k) => k.endsWith('.json'));
+  return Promise.all(keys.map((k) => getJson(bucket, k, client)));
 }
 
 /** Rows of a Parquet file, decoded by hyparquet (not DuckDB, which wrote it). */

@@ -2,7 +2,8 @@
 // DuckDB, split into files by size, then reads each file's record count and extracted_at range
 // back from the file itself, so that what the manifest says is what the file holds.
 
-import { mkdir, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Format } from '../config/config.js';
@@ -15,8 +16,12 @@ import { planColumns, quoteIdent, quoteLiteral, type ColumnPlan } from './schema
 const MiB = 1024 * 1024;
 /** DuckDB's own default maximum_object_size; smaller values gain nothing. */
 const MIN_OBJECT_BYTES = 16 * MiB;
-/** Rendered output can be longer than its input line (escapes): the read-back allows for it. */
-const OUTPUT_GROWTH = 3;
+/**
+ * A written row is at most about twice its input line (a nested value with undeclared members
+ * is written twice: in its column and in _airbyte_additional_properties); the read-back of CSV
+ * and JSONL files allows for that.
+ */
+const OUTPUT_GROWTH = 2;
 /**
  * DuckDB's memory while it converts a spool: about 100-128 MiB for the pipeline itself, plus a
  * multiple of the longest record (the JSON reader's buffers, the parse of the record, the
@@ -82,8 +87,10 @@ async function convertSpool(
 ): Promise<ConvertedFile[]> {
   const maxLine = options.maxLineBytes ?? (await longestLineBytes(spoolPath));
   const maxObjectBytes = Math.max(MIN_OBJECT_BYTES, maxLine + 1024);
-  await mkdir(options.outDir, { recursive: true });
-  const dir = await mkdtemp(join(resolvePath(options.outDir), 'convert-'));
+  const dir = resolvePath(options.outDir);
+  await mkdir(dir, { recursive: true });
+  // Files of this conversion share a prefix no other conversion uses, in the caller's directory.
+  const prefix = `convert-${randomBytes(6).toString('hex')}-`;
   const select = buildConversionQuery({
     plan,
     format: ctx.format.type,
@@ -93,29 +100,34 @@ async function convertSpool(
     maxObjectBytes,
     fallbackEmittedAtMs: Math.min(Math.max(now(), -MAX_EMITTED_AT_MS), MAX_EMITTED_AT_MS),
   });
-  const copy = buildCopyStatement(select, ctx.format, dir, options.targetFileBytes);
-  // The planned share of the memory budget may be too small for this spool (a record of many
-  // MiB, or a small budget): DuckDB gets what the conversion needs while it runs.
-  return engine.withMemoryAtLeast(engineBytesFor(maxLine), () => withConnection(engine, ctx, async (connection) => {
-    await connection.run(copy);
-    const names = (await readdir(dir)).filter((n) => n.startsWith('part-'));
-    names.sort((a, b) => partIndex(a) - partIndex(b));
-    const files: ConvertedFile[] = [];
-    for (const name of names) {
-      const path = join(dir, name);
-      const stats = await fileStats(connection, ctx.format.type, columnNames, path, maxObjectBytes * OUTPUT_GROWTH);
-      if (stats.records === 0) {
-        await rm(path, { force: true }); // DESIGN §3: no empty file
-        continue;
+  const copy = buildCopyStatement(select, ctx.format, dir, prefix, options.targetFileBytes);
+  const written = async (): Promise<string[]> => (await readdir(dir)).filter((n) => n.startsWith(prefix)).sort((a, b) => partIndex(a) - partIndex(b));
+  try {
+    // The planned share of the memory budget may be too small for this spool (a record of many
+    // MiB, or a small budget): DuckDB gets what the conversion needs while it runs.
+    return await engine.withMemoryAtLeast(engineBytesFor(maxLine), () => withConnection(engine, ctx, async (connection) => {
+      await connection.run(copy);
+      const files: ConvertedFile[] = [];
+      for (const name of await written()) {
+        const path = join(dir, name);
+        const stats = await fileStats(connection, ctx.format.type, columnNames, path, maxObjectBytes * OUTPUT_GROWTH + MiB);
+        if (stats.records === 0) {
+          await rm(path, { force: true }); // DESIGN §3: no empty file
+          continue;
+        }
+        files.push({ path, bytes: (await stat(path)).size, ...stats });
       }
-      files.push({ path, bytes: (await stat(path)).size, ...stats });
-    }
-    return files;
-  }));
+      return files;
+    }));
+  } catch (err) {
+    // A failed conversion leaves no partial files behind.
+    await Promise.all((await written().catch(() => [])).map((name) => rm(join(dir, name), { force: true })));
+    throw err;
+  }
 }
 
 function partIndex(name: string): number {
-  return Number(/^part-(\d+)/.exec(name)?.[1] ?? Number.MAX_SAFE_INTEGER);
+  return Number(/-part-(\d+)\./.exec(name)?.[1] ?? Number.MAX_SAFE_INTEGER);
 }
 
 interface FileStats {
@@ -135,10 +147,11 @@ async function fileStats(connection: DuckDBConnection, format: Format['type'], c
     case 'csv': {
       // Every column named and read as text: no sniffing (which costs more than the read).
       const columns = `{${columnNames.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ')}}`;
+      // (read_csv's buffer defaults to 16 times max_line_size: named, so that a long line does
+      // not ask for gigabytes.)
       source =
         `read_csv(${file}, header = true, auto_detect = false, columns = ${columns}, delim = ',', quote = '"', escape = '"', ` +
-        // buffer_size: DuckDB's default is 16 lines of max_line_size (3 GiB after a 64 MiB record).
-        `max_line_size = ${Math.floor(maxRowBytes)}, buffer_size = ${Math.floor(maxRowBytes)})`;
+        `max_line_size = ${Math.floor(maxRowBytes)}, buffer_size = ${Math.floor(maxRowBytes) + MiB})`;
       break;
     }
     case 'jsonl':

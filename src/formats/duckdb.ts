@@ -41,7 +41,13 @@ export function engineConfig(options: DuckDbEngineOptions = {}): Record<string, 
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
   };
-  if (options.memoryLimitBytes !== undefined) config.memory_limit = `${Math.max(1, Math.floor(options.memoryLimitBytes / (1024 * 1024)))}MiB`;
+  if (options.memoryLimitBytes !== undefined) {
+    const mib = Math.max(1, Math.floor(options.memoryLimitBytes / (1024 * 1024)));
+    config.memory_limit = `${mib}MiB`;
+    // DuckDB keeps freed memory for reuse up to this much (128 MiB by default) before giving it
+    // back; within a budget, a quarter of it.
+    config.allocator_flush_threshold = `${Math.max(1, Math.min(128, Math.floor(mib / 4)))}MiB`;
+  }
   if (options.tempDirectory !== undefined) config.temp_directory = options.tempDirectory;
   return config;
 }

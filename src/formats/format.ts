@@ -1,6 +1,9 @@
 // Format writers behind one interface. A writer turns a spool of RECORD messages (the raw input
 // lines, as received) into typed output files, using DuckDB to parse the values from the raw
 // text (DESIGN §5.6: JSON.parse in JS would round big integers and drop microseconds).
+//
+// Entry points: createDuckDbEngine (duckdb.ts) once per process, then createStreamConverter
+// (converter.ts) once per catalog stream. docs/types.md documents what the files hold.
 
 import type { ConfiguredAirbyteStream } from '../protocol/messages.js';
 import type { Format } from '../config/config.js';
@@ -48,6 +51,10 @@ export interface StreamConverter {
   /** File extension without the dot: parquet, csv, csv.gz, jsonl, jsonl.gz. */
   readonly extension: string;
   readonly contentType: string;
-  /** Converts a non-empty spool into one or more non-empty output files. */
+  /**
+   * Converts a non-empty spool into one or more non-empty output files, in `outDir`, in order.
+   * Several conversions may run at once (each on its own DuckDB connection) and share `outDir`.
+   * On failure it throws a SystemError naming the stream and leaves no file of its own behind.
+   */
   convert(spoolPath: string, options: ConvertOptions): Promise<ConvertedFile[]>;
 }

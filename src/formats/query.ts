@@ -1,12 +1,14 @@
 // Builds the one SELECT that turns a spool of RECORD lines into the rows of a stream's output:
 // metadata columns, typed data columns, the additional-properties column. Pure string building.
 //
-// Three layers, so that each expression is computed once:
-//   1. read: DuckDB's JSON reader parses each line; `data` stays JSON text (for its keys) and is
-//      cast once to a struct of the declared fields, each in its raw shape (values.ts);
-//   2. convert: each raw field → its typed value (or a {ok, und, v} pair for nested types);
-//   3. project: NULL what does not fit, list the NULLED changes after the source's own, gather
-//      the fields the schema does not declare, render for the output format.
+// Layers, so that each expression is computed once:
+//   1. read: each line is parsed by DuckDB and cast once to a struct of the declared fields in
+//      their raw shapes (values.ts); the keys of `data` are listed beside it;
+//   2. convert: each raw field → its typed value (nested values: parsed one level);
+//   3. nested: nested values converted;
+//   4. NULL what does not fit, list the NULLED changes after the source's own, gather the
+//      fields the schema does not declare;
+//   5. render for the output format and name the columns.
 
 import type { Format } from '../config/config.js';
 import { ADDITIONAL_PROPERTIES_COLUMN, duckdbType, quoteIdent, quoteLiteral, type ColumnPlan, type DataColumn, type StructField, type ValueType } from './schema.js';
@@ -131,7 +133,7 @@ function columnSql(c: DataColumn, i: number): ColumnSql {
   if (!isNested(items)) {
     return {
       convert,
-      nested: [`list_transform(${p}, e -> ${convertLeaf(items, 'e')}) AS ${w}`],
+      nested: [`list_transform(${p}, lambda e: ${convertLeaf(items, 'e')}) AS ${w}`],
       value: w,
       fits: `(${r} IS NULL OR (${p} IS NOT NULL AND list_aggregate(${p}, 'count') = list_aggregate(${w}, 'count')))`,
       und: null,
@@ -140,10 +142,10 @@ function columnSql(c: DataColumn, i: number): ColumnSql {
   }
   return {
     convert,
-    nested: [`list_transform(${p}, e -> ${convertPair(items, 'e', 1)}) AS ${w}`],
-    value: `list_transform(${w}, z -> z.v)`,
-    fits: `(${r} IS NULL OR (${p} IS NOT NULL AND COALESCE(list_bool_and(list_transform(${w}, z -> z.ok)), true)))`,
-    und: hasStruct(items) ? `COALESCE(list_bool_or(list_transform(${w}, z -> z.und)), false)` : null,
+    nested: [`list_transform(${p}, lambda e: ${convertPair(items, 'e', 1)}) AS ${w}`],
+    value: `list_transform(${w}, lambda z: z.v)`,
+    fits: `(${r} IS NULL OR (${p} IS NOT NULL AND COALESCE(list_bool_and(list_transform(${w}, lambda z: z.ok)), true)))`,
+    und: hasStruct(items) ? `COALESCE(list_bool_or(list_transform(${w}, lambda z: z.und)), false)` : null,
     raw: r,
   };
 }
@@ -169,13 +171,14 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
   const converted = nestedItems.length ? `SELECT *, ${nestedItems.join(', ')} FROM (${convert})` : convert;
 
   // Layer 4: NULL what does not fit, list the changes, gather what the schema does not declare.
-  const typed = (c: ColumnSql): string => (c.fits ? `CASE WHEN ${c.fits} THEN ${c.value} END` : c.value);
+  // A scalar that does not fit is already NULL; only nested values need dropping as a whole.
+  const typed = (c: ColumnSql, i: number): string => (isNested(cols[i]!.type) ? `CASE WHEN ${c.fits} THEN ${c.value} END` : c.value);
   const sourceChanges = `CASE WHEN __m IS NULL THEN NULL ELSE TRY_CAST(json_extract(__m, '$.changes') AS ${CHANGE_TYPE}[]) END`;
   const checked = cols.map((c, i) => ({ name: c.name, fits: sql[i]!.fits })).filter((c): c is { name: string; fits: string } => c.fits !== null);
   const nulledChanges = checked.length
     ? `CASE WHEN ${checked.map((c) => c.fits).join(' AND ')} THEN []::${CHANGE_TYPE}[] ELSE list_filter([${checked
         .map((c) => `CASE WHEN NOT ${c.fits} THEN {'field': ${quoteLiteral(c.name)}, 'change': 'NULLED', 'reason': 'DESTINATION_SERIALIZATION_ERROR'} END`)
-        .join(', ')}], x -> x IS NOT NULL) END`
+        .join(', ')}], lambda x: x IS NOT NULL) END`
     : `[]::${CHANGE_TYPE}[]`;
   const changes = `list_concat(COALESCE(${sourceChanges}, []::${CHANGE_TYPE}[]), ${nulledChanges})`;
   const meta = `{'sync_id': CAST(${int(input.syncId)} AS BIGINT), 'changes': ${changes}}`;
@@ -187,7 +190,7 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
     `${extractedAt} AS __x`,
     `${meta} AS __meta`,
     `${additionalProperties(cols, sql)} AS __extras`,
-    ...sql.map((c, i) => `${typed(c)} AS __t${i}`),
+    ...sql.map((c, i) => `${typed(c, i)} AS __t${i}`),
   ];
 
   // Layer 5: render for the format, name the columns.
@@ -232,21 +235,40 @@ function render(format: Format['type'], type: ValueType, v: string): string {
  */
 function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
   const names = cols.map((c) => c.name);
+  const data = `json_extract(__j, '$.record.data')`;
+  // A `data` without keys is either {} or not an object at all (kept as it is).
+  if (names.length === 0) return `(CASE WHEN len(__k) > 0 OR json_type(__j, '$.record.data') <> 'OBJECT' THEN CAST(${data} AS VARCHAR) END)`;
   const declared = `[${names.map(quoteLiteral).join(', ')}]::VARCHAR[]`;
   const und = cols.map((c, i) => ({ name: c.name, sql: sql[i]! })).filter((c) => c.sql.und !== null);
-  // The rare path: `data` is extracted from the line again only for records that need it.
-  const data = `json_extract(__j, '$.record.data')`;
-  const extraEntries =
-    `list_transform(list_filter(map_entries(TRY_CAST(${data} AS MAP(VARCHAR, JSON))), e -> NOT list_contains(${declared}, e.key)), ` +
-    `e -> to_json(e.key) || ':' || COALESCE(CAST(e.value AS VARCHAR), 'null'))`;
+  // The rare path, for records that need it. Which keys are undeclared: when the declared
+  // names come first in schema order (fields added to a source usually come last), the rest;
+  // otherwise by counting, a hash aggregate linear in the keys (with the record's keys counted
+  // twice and the declared names once, a key with an even count is not declared), then kept in
+  // record order by a membership test against the shorter of the undeclared keys and the
+  // declared names. Their values: a few are fetched from the line by JSON pointer (RFC 6901),
+  // many through a map of the whole record. Nothing here costs keys × names on a wide schema
+  // unless a record has many declared and many undeclared keys at once.
+  // Lambdas over one-element lists bind an intermediate once.
+  const d = names.length;
+  const counted = `list_transform(list_filter(map_entries(list_aggregate(list_concat(__k, __k, ${declared}), 'histogram')), lambda h: h.value % 2 = 0), lambda h: h.key)`;
+  const inOrder =
+    `list_transform([${counted}], lambda u: CASE WHEN len(u) < ${d} THEN list_filter(__k, lambda k: list_contains(u, k)) ` +
+    `ELSE list_filter(__k, lambda k: NOT list_contains(${declared}, k)) END)[1]`;
+  const undeclaredKeys = `CASE WHEN __k[1:${d}] = ${declared} THEN __k[${d + 1}:] ELSE ${inOrder} END`;
+  const entry = (key: string, value: string): string => `to_json(${key}) || ':' || COALESCE(CAST(${value} AS VARCHAR), 'null')`;
+  const byPointer = `list_transform(ks, lambda k: ${entry('k', `json_extract(__j, '/record/data/' || replace(replace(k, '~', '~0'), '/', '~1'))`)})`;
+  const entries = `map_entries(TRY_CAST(${data} AS MAP(VARCHAR, JSON)))`;
+  const byMap =
+    `list_transform(CASE WHEN len(ks) < ${d} THEN list_filter(${entries}, lambda e: list_contains(ks, e.key)) ` +
+    `ELSE list_filter(${entries}, lambda e: NOT list_contains(${declared}, e.key)) END, lambda e: ${entry('e.key', 'e.value')})`;
+  const extraEntries = `list_transform([${undeclaredKeys}], lambda ks: CASE WHEN len(ks) <= 8 THEN ${byPointer} ELSE ${byMap} END)[1]`;
   const nestedEntries = und.length
     ? `list_filter([${und
         .map((c) => `CASE WHEN ${c.sql.fits ?? 'true'} AND ${c.sql.und} THEN ${quoteLiteral(JSON.stringify(c.name) + ':')} || CAST(${c.sql.raw} AS VARCHAR) END`)
-        .join(', ')}], x -> x IS NOT NULL)`
+        .join(', ')}], lambda x: x IS NOT NULL)`
     : `[]::VARCHAR[]`;
   const build = `COALESCE('{' || array_to_string(list_concat(${extraEntries}, ${nestedEntries}), ',') || '}', CAST(${data} AS VARCHAR))`;
   const anyUnd = und.map((c) => ` OR ${c.sql.und}`).join('');
-  // A `data` without keys is either {} or not an object at all (kept as it is).
   return (
     `(CASE WHEN len(__k) = 0 AND json_type(__j, '$.record.data') <> 'OBJECT' THEN CAST(${data} AS VARCHAR) ` +
     `WHEN ${keysDeclared('__k', names)}${anyUnd ? ` AND NOT (false${anyUnd})` : ''} THEN NULL ELSE ${build} END)`
@@ -254,8 +276,9 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
 }
 
 /** Wraps a SELECT in the COPY statement for the format. */
-export function buildCopyStatement(select: string, format: Format, dir: string, targetFileBytes: number): string {
-  const options = [`FILE_SIZE_BYTES ${int(Math.max(1, targetFileBytes))}`, `FILENAME_PATTERN 'part-{i}'`];
+export function buildCopyStatement(select: string, format: Format, dir: string, prefix: string, targetFileBytes: number): string {
+  // Files are added to the directory (APPEND, which wants a {uuid} in the name): <prefix><uuid>-part-<i>.<ext>.
+  const options = [`FILE_SIZE_BYTES ${int(Math.max(1, targetFileBytes))}`, `FILENAME_PATTERN ${quoteLiteral(`${prefix}{uuid}-part-{i}`)}`, 'APPEND true'];
   switch (format.type) {
     case 'parquet':
       options.unshift('FORMAT parquet', `COMPRESSION ${format.compression}`);

@@ -155,7 +155,8 @@ function canonical(m: Manifest): Manifest {
  * manifests in consoles and the size hardly matters (about 300 bytes a file).
  */
 export function serializeManifest(m: Manifest): string {
-  return JSON.stringify(canonical(m), null, 2) + '\n';
+  // One line (JSON Lines): Athena's JSON SerDe, Spark, Trino and BigQuery read one object a line.
+  return JSON.stringify(canonical(m)) + '\n';
 }
 
 // src/write/ and dist/write/ both sit two levels below the package root.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +7,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Format } from '../../src/config/config.js';
 import { createDuckDbEngine, type DuckDbEngine } from '../../src/formats/duckdb.js';
 import { createStreamConverter, longestLineBytes } from '../../src/formats/converter.js';
-import type { ConvertedFile } from '../../src/formats/format.js';
+import type { ConvertedFile, StreamWriterContext } from '../../src/formats/format.js';
 import { quoteLiteral } from '../../src/formats/schema.js';
+import { SystemError } from '../../src/errors.js';
 import { hyparquetRead, isoFromDays, isoFromMicros, parseCsv, parseJsonExact, readText, type ExactJson } from './support/formats.js';
 
 let engine: DuckDbEngine;
@@ -83,6 +84,16 @@ describe('timestamps and dates in the forms Airbyte sends', () => {
   });
 });
 
+describe('timestamps with and without a zone', () => {
+  it('read a date alone as midnight UTC, and keep the wall clock of a zoned value sent for a timestamp without time zone', async () => {
+    const schema = { type: 'object', properties: { tz: { type: 'string', format: 'date-time' }, ntz: { type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' } } };
+    const [file] = await convert(schema, ['{"tz":"2022-01-23","ntz":"2022-01-23T01:23:45+05:30"}', '{"tz":"2022-01-23 01:23:45 UTC","ntz":"2022-01-23T01:23:45.5"}']);
+    const rows = await parquetRows(file!);
+    expect(rows.map((r) => isoFromMicros(r.tz as bigint, true))).toEqual(['2022-01-23T00:00:00.000000Z', '2022-01-23T01:23:45.000000Z']);
+    expect(rows.map((r) => isoFromMicros(r.ntz as bigint, false))).toEqual(['2022-01-23T01:23:45.000000', '2022-01-23T01:23:45.500000']);
+  });
+});
+
 describe('values that are not what the schema says', () => {
   it('keep a record whose data is not an object, whole, in _airbyte_additional_properties', async () => {
     const [file] = await convert({ type: 'object', properties: { a: { type: 'integer' } } }, ['"just text"', '[1,2]', '{"a":1}']);
@@ -112,6 +123,67 @@ describe('values that are not what the schema says', () => {
     expect(rows.map((r) => nulled(r._airbyte_meta))).toEqual([[], ['deep'], ['deep'], []]);
     // An undeclared member deep inside keeps the whole original value.
     expect(rows.map((r) => r._airbyte_additional_properties)).toEqual([null, null, null, '{"deep":{"list":[{"n":1,"m":2}]}}']);
+  });
+});
+
+describe('fields the schema does not declare', () => {
+  const declared = Array.from({ length: 12 }, (_, i) => `d${i}`);
+  const schema = { type: 'object', properties: Object.fromEntries(declared.map((n) => [n, { type: 'integer' }])) };
+  const extras = (n: number): Record<string, unknown> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x${i}`, i % 2 ? { i } : i]));
+  const cases: [string, Record<string, unknown>, Record<string, unknown> | null][] = [
+    ['declared keys only, in schema order', Object.fromEntries(declared.map((n, i) => [n, i])), null],
+    ['declared keys only, some absent, others reordered', { d5: 5, d0: 0, d11: null }, null],
+    ['new fields after the declared ones', { ...Object.fromEntries(declared.map((n, i) => [n, i])), late: 'x', later: [1] }, { late: 'x', later: [1] }],
+    ['special key names', { d1: 1, 'a/b': 1, 't~0': 2, 'q"': 3, '': null, 'd1 ': 4, D1: 5 }, { 'a/b': 1, 't~0': 2, 'q"': 3, '': null, 'd1 ': 4, D1: 5 }],
+    ['a few undeclared among declared', { x: 1, d0: 0, y: null, d3: 3 }, { x: 1, y: null }],
+    ['many undeclared (more than declared)', { d2: 2, ...extras(20) }, extras(20)],
+    ['many undeclared (fewer than declared)', { ...extras(9), d2: 2 }, extras(9)],
+  ];
+
+  it.each(cases)('%s', async (_name, data, expected) => {
+    const [file] = await convert(schema, [JSON.stringify(data)]);
+    const [row] = await parquetRows(file!);
+    const extra = row!._airbyte_additional_properties as string | null;
+    expect(extra === null ? null : JSON.parse(extra)).toEqual(expected);
+    if (expected) expect(Object.keys(JSON.parse(extra!))).toEqual(Object.keys(expected)); // record order
+    for (const n of declared) expect(row![n], n).toBe(typeof data[n] === 'number' ? BigInt(data[n] as number) : null);
+  });
+});
+
+describe('conversions and their files', () => {
+  const schema = { type: 'object', properties: { id: { type: 'integer' } } };
+  const context: StreamWriterContext = {
+    stream: { stream: { name: 'files', json_schema: schema, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' },
+    format: { type: 'csv', compression: 'none' },
+    syncId: 1,
+    generationId: 1,
+  };
+
+  it('share an output directory without touching each other’s files', async () => {
+    const converter = await createStreamConverter(context, engine);
+    const out = join(dir, 'shared');
+    const spoolA = join(dir, 'a.spool');
+    const spoolB = join(dir, 'b.spool');
+    await writeFile(spoolA, '{"type":"RECORD","record":{"stream":"files","data":{"id":1},"emitted_at":1}}\n');
+    await writeFile(spoolB, '{"type":"RECORD","record":{"stream":"files","data":{"id":2},"emitted_at":2}}\n');
+    const [a, b] = await Promise.all([converter.convert(spoolA, { targetFileBytes: 1 << 20, outDir: out }), converter.convert(spoolB, { targetFileBytes: 1 << 20, outDir: out })]);
+    expect(a![0]!.path).not.toBe(b![0]!.path);
+    const ids = async (path: string) => parseCsv(await readText(path)).slice(1).map((cells) => cells[4]!.text);
+    expect(await ids(a![0]!.path)).toEqual(['1']);
+    expect(await ids(b![0]!.path)).toEqual(['2']);
+    expect((await readdir(out)).sort()).toEqual([a![0]!.path, b![0]!.path].map((p) => p.slice(out.length + 1)).sort());
+  });
+
+  it('fail with a system error naming the stream, and leave no file behind, when DuckDB cannot read the spool', async () => {
+    const converter = await createStreamConverter(context, engine);
+    const out = join(dir, 'failed');
+    const spool = join(dir, 'bad.spool');
+    await writeFile(spool, '{"type":"RECORD","record":{"stream":"files","data":{"id":1},"emitted_at":1}}\n{"type":"RECORD", not json\n');
+    const failure = await converter.convert(spool, { targetFileBytes: 1 << 20, outDir: out }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(SystemError);
+    expect((failure as SystemError).message).toMatch(/stream files/);
+    expect((failure as SystemError).stream).toEqual({ name: 'files', namespace: undefined });
+    expect(await readdir(out)).toEqual([]);
   });
 });
 

@@ -21,11 +21,11 @@ import {
   type Canon,
   type ExactJson,
 } from './support/formats.js';
-import { ALL_TYPES, BIG_STRING, MATRIX_RECORDS, MATRIX_SCHEMA, expectedRow } from './support/matrix.js';
+import { ALL_TYPES, MATRIX_RECORDS, MATRIX_SCHEMA } from './support/matrix.js';
+import { expectMatrixRows } from './support/matrix-check.js';
 
 const SYNC_ID = 981;
 const GENERATION_ID = 3;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const FORMATS: Format[] = [
   { type: 'parquet', compression: 'snappy' },
@@ -77,32 +77,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Rows keyed by id, metadata checked for shape and dropped where it is random. */
-function byId(rows: Record<string, Canon>[]): Map<string, Record<string, Canon>> {
-  const out = new Map<string, Record<string, Canon>>();
-  for (const row of rows) {
-    expect(row._airbyte_raw_id).toMatch(UUID);
-    const { _airbyte_raw_id: _, ...rest } = row;
-    out.set(String(row.id), rest);
-  }
-  return out;
-}
-
 function expectMatrix(rows: Record<string, Canon>[], reader: string): void {
-  expect(rows, reader).toHaveLength(MATRIX_RECORDS.length);
-  expect(new Set(rows.map((r) => r._airbyte_raw_id)).size, `${reader}: one raw id per record`).toBe(rows.length);
-  const got = byId(rows);
-  for (const record of MATRIX_RECORDS) {
-    const { _airbyte_raw_id: _, ...want } = { _airbyte_raw_id: null, ...expectedRow(record, SYNC_ID, GENERATION_ID) };
-    const row = got.get(String(record.id));
-    if (record.id === 13) {
-      // Keep the failure message readable: compare the 2 MB string apart.
-      expect(row?.str === BIG_STRING, `${reader}: record 13 keeps its 2 MB string`).toBe(true);
-      expect({ ...row, str: 'BIG' }, `${reader}: record 13`).toEqual({ ...want, str: 'BIG' });
-      continue;
-    }
-    expect(row, `${reader}: record ${record.id}`).toEqual(want);
-  }
+  expectMatrixRows(rows, reader, SYNC_ID, GENERATION_ID);
 }
 
 async function convertAll(converter: StreamConverter, format: Format): Promise<ConvertedFile[]> {
@@ -201,18 +177,8 @@ describe.each(FORMATS)('type matrix: $type / $compression', (format) => {
       const sql =
         `SELECT * FROM read_csv(${quoteLiteral(file.path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, ` +
         `max_line_size = 8000000, columns = ${columns})`;
-      const reader = await connection.runAndReadAll(sql);
-      const manifestType = Object.fromEntries(converter.columns.map((c) => [c.name, c.type]));
-      // In CSV the nested values and _airbyte_meta are JSON text.
-      const canon = reader.getRowObjects().map((row) =>
-        Object.fromEntries(
-          Object.entries(row).map(([name, v]) => {
-            const type = ALL_TYPES[name]!;
-            const viaJson = manifestType[name] === 'JSON' && type.kind !== 'json' && v !== null;
-            return [name, viaJson ? canonFromJson(type, parseJsonExact(String(v))) : canonFromDuck(type, v)];
-          }),
-        ),
-      );
+      const jsonText = new Set(converter.columns.filter((c) => c.type === 'JSON').map((c) => c.name));
+      const canon = await duckRows(connection, sql, ALL_TYPES, jsonText);
       expectMatrix(canon, 'duckdb read_csv');
     });
   }

@@ -129,10 +129,11 @@ describe('buildManifest', () => {
 });
 
 describe('serializeManifest', () => {
-  it('prints the fields in the documented order, pretty, with a final newline', () => {
+  it('prints the fields in the documented order on one line, with a final newline', () => {
     const text = serializeManifest(buildManifest(input()));
     expect(text.endsWith('}\n')).toBe(true);
-    expect(text).toContain('\n  "transfer_id": ');
+    expect(text.indexOf('\n')).toBe(text.length - 1);
+    expect(text).toContain('{"manifest_version":1,"transfer_id":');
     const parsed = JSON.parse(text) as Record<string, unknown>;
     expect(Object.keys(parsed)).toEqual(Object.keys(schema.properties));
     expect(Object.keys((parsed.files as object[])[0]!)).toEqual(['key', 'records', 'bytes', 'sha256', 'min_extracted_at', 'max_extracted_at']);

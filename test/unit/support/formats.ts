@@ -91,15 +91,24 @@ export function isDuckValue(v: unknown, cls: 'timestamptz' | 'date' | 'struct' |
   return v instanceof classes[cls];
 }
 
-/** Rows of a query as canonical objects, typed by `types` (column name → value type). */
-export async function duckRows(connection: DuckDBConnection, sql: string, types: Record<string, ValueType>): Promise<Record<string, Canon>[]> {
+/**
+ * Rows of a query as canonical objects, typed by `types` (column name → value type). Columns in
+ * `jsonText` hold nested values as JSON text (CSV's metadata and nested columns): parsed exactly.
+ */
+export async function duckRows(
+  connection: DuckDBConnection,
+  sql: string,
+  types: Record<string, ValueType>,
+  jsonText: ReadonlySet<string> = new Set(),
+): Promise<Record<string, Canon>[]> {
   const reader = await connection.runAndReadAll(sql);
   return reader.getRowObjects().map((row) => {
     const out: Record<string, Canon> = {};
     for (const [name, value] of Object.entries(row)) {
       const type = types[name];
       if (!type) throw new Error(`no type for column ${name}`);
-      out[name] = canonFromDuck(type, value);
+      const viaJson = jsonText.has(name) && type.kind !== 'json' && value !== null;
+      out[name] = viaJson ? canonFromJson(type, parseJsonExact(String(value))) : canonFromDuck(type, value);
     }
     return out;
   });

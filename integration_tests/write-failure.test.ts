@@ -1,0 +1,84 @@
+// write: the bucket's write permission is removed in the middle of a sync.
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { ListMultipartUploadsCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { MAIN, tempJson } from './support/cli.js';
+import { getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
+import { accessKeyConfig, catalog, recordLine, streamStateLine } from './support/messages.js';
+import { adminClient, createUser, freshBucket, s3Server } from './support/server.js';
+
+function policy(bucket: string, uid: string, denyPut: boolean): string {
+  const principal = { AWS: [`arn:aws:iam:::user/${uid}`] };
+  const statements: object[] = [{ Effect: 'Allow', Principal: principal, Action: ['s3:*'], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }];
+  if (denyPut) statements.push({ Effect: 'Deny', Principal: principal, Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${bucket}/*`] });
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+describe('write when S3 refuses mid-sync', () => {
+  it('keeps the earlier checkpoints listed and readable, leaves no multipart upload and reports a config error', async () => {
+    const server = s3Server();
+    const bucket = await freshBucket('write-revoked');
+    const user = await createUser('writer');
+    const admin = adminClient();
+    await admin.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy(bucket, user.uid, false) }));
+    const config = tempJson(
+      'config.json',
+      accessKeyConfig(server, bucket, {
+        flush_interval_seconds: 10,
+        credentials: { auth_type: 'access_key', access_key_id: user.accessKey, secret_access_key: user.secretKey },
+      }),
+    );
+    const cat = tempJson('catalog.json', catalog([{ name: 'a' }, { name: 'b' }]));
+    const child = spawn(process.execPath, [MAIN, 'write', '--config', config, '--catalog', cat], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const out: any[] = [];
+    const firstState = new Promise<void>((resolve) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const msg = JSON.parse(line);
+        out.push(msg);
+        if (msg.type === 'STATE') resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Phase 1: records and a state; the 10 s flush interval finishes the file and echoes it.
+    for (let i = 0; i < 100; i++) child.stdin.write(recordLine(i % 2 ? 'a' : 'b', { id: i }, 1_700_000_000_000 + i) + '\n');
+    child.stdin.write(streamStateLine('a', 'first') + '\n');
+    child.stdin.write(streamStateLine('b', 'first') + '\n');
+    await firstState;
+    // Phase 2: the write permission is taken away, then more data arrives.
+    await admin.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy(bucket, user.uid, true) }));
+    for (let i = 100; i < 200; i++) child.stdin.write(recordLine(i % 2 ? 'a' : 'b', { id: i }, 1_700_000_000_000 + i) + '\n');
+    child.stdin.write(streamStateLine('a', 'second') + '\n');
+    child.stdin.end();
+    const code = await exited;
+    expect(code, stderr).toBe(1);
+    const trace = out.find((m) => m.type === 'TRACE');
+    expect(trace.trace.error.failure_type).toBe('config_error');
+    expect(trace.trace.error.message).toMatch(/s3:PutObject/);
+    const states = out.filter((m) => m.type === 'STATE').map((m) => m.state.stream.stream_state.cursor);
+    expect(states).not.toContain('second');
+    expect(states.filter((c) => c === 'first').length).toBeGreaterThanOrEqual(1);
+
+    // Everything a manifest lists exists and holds the rows the echoed states cover. The
+    // objects belong to the writer (no ACL grants the bucket owner), so read them as the writer.
+    const reader = adminClient({ ...server, accessKey: user.accessKey, secretKey: user.secretKey });
+    const keys = await listKeys(bucket, '', reader);
+    const listed = (await manifests(bucket, '_manifests/', reader)).flatMap((m) => m.files);
+    expect(listed.length).toBeGreaterThan(0);
+    const ids: number[] = [];
+    for (const f of listed) {
+      expect(keys).toContain(f.key);
+      ids.push(...(await parquetRows(await getObject(bucket, f.key, reader))).map((r) => Number(r.id)));
+    }
+    const echoed = new Set(out.filter((m) => m.type === 'STATE').map((m) => m.state.stream.stream_descriptor.name));
+    for (const name of echoed) {
+      const expected = Array.from({ length: 100 }, (_, i) => i).filter((i) => (name === 'a' ? i % 2 === 1 : i % 2 === 0));
+      for (const id of expected) expect(ids).toContain(id);
+    }
+    const uploads = await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+  });
+});
