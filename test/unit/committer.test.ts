@@ -1,0 +1,76 @@
+// The committer's failure hooks used by `write`'s exit path (src/commands/write.ts):
+// onFailure tells of the first failure at once; settled() waits for a commit still in flight
+// after a failure, so that the final manifests are written after it.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { streamKey, type ConfiguredAirbyteStream } from '../../src/protocol/messages.js';
+import type { UploadOptions, UploadResult } from '../../src/storage/port.js';
+import { Committer } from '../../src/write/committer.js';
+import { StreamSink } from '../../src/write/sink.js';
+import { CopyConverter, MemoryStore } from '../support/fakes.js';
+
+/** A store whose uploads of `slow/…` wait for release() and of `bad/…` fail; abort signals are ignored (as when the whole body was sent). */
+class GatedStore extends MemoryStore {
+  release!: () => void;
+  private readonly gate = new Promise<void>((r) => (this.release = r));
+  override async upload(key: string, body: Readable, options: UploadOptions): Promise<UploadResult> {
+    if (key.startsWith('bad/')) {
+      for await (const _ of body) void _;
+      throw new Error('AccessDenied');
+    }
+    if (key.startsWith('slow/')) await this.gate;
+    return super.upload(key, body, options);
+  }
+}
+
+function sinkFor(name: string, dir: string, index: number): StreamSink {
+  const configured = { stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' } as ConfiguredAirbyteStream;
+  const sink = new StreamSink(streamKey(name), configured, name, new CopyConverter(), dir, index);
+  sink.openSpool(0).append(JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id: 1 }, emitted_at: 1 } }));
+  return sink;
+}
+
+const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+
+describe('Committer after a failure', () => {
+  it('tells of the first failure once, and settled() waits for a commit that completes after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'committer-test-'));
+    const store = new GatedStore();
+    const failures: Error[] = [];
+    const manifests: string[] = [];
+    const committed: string[] = [];
+    const committer = new Committer({
+      store,
+      outDir: dir,
+      targetFileBytes: 1 << 30,
+      maxParallelUploads: 4,
+      dataKey: (sink, part) => `${sink.model}/part-${part}.jsonl`,
+      writeManifest: async (sink) => void manifests.push(`${sink.model}:${sink.files.length}`),
+      onCommitted: (sink) => void committed.push(sink.model),
+      onFailure: (err) => void failures.push(err),
+      log: () => undefined,
+    });
+    const slow = sinkFor('slow', dir, 0);
+    const bad = sinkFor('bad', dir, 1);
+    committer.submit(slow.cut('end')!);
+    committer.submit(bad.cut('end')!);
+    while (!committer.failed) await tick();
+    committer.fail(new Error('a later failure'));
+    expect(failures.map((e) => e.message)).toEqual(['AccessDenied']);
+
+    let settled = false;
+    const done = committer.settled().then(() => (settled = true));
+    await tick(50);
+    expect(settled).toBe(false); // the slow upload is still in flight
+    store.release();
+    await done;
+    // the late commit finished, manifest and all, before settled() resolved
+    expect(manifests).toEqual(['slow:1']);
+    expect(committed).toEqual(['slow']);
+    expect([...store.objects.keys()]).toEqual(['slow/part-0.jsonl']);
+  });
+});
