@@ -9,7 +9,7 @@ import type { Io } from '../cli.js';
 import { buildConfig, readJsonFile, registerSecrets, type Config } from '../config/config.js';
 import { InterruptedError, TransientError, asConnectorError } from '../errors.js';
 import type { StreamConverter } from '../formats/format.js';
-import { readLines } from '../protocol/lines.js';
+import { readLineBatches } from '../protocol/lines.js';
 import { streamKey, type ConfiguredAirbyteStream } from '../protocol/messages.js';
 import type { MessageWriter } from '../protocol/output.js';
 import type { ObjectStore } from '../storage/port.js';
@@ -127,7 +127,7 @@ export async function writeCommand(
     timer.unref();
 
     let sigterm = false;
-    const input = readLines(io.stdin);
+    const input = readLineBatches(io.stdin);
     stopSigterm = deps.onSigterm(() => {
       sigterm = true;
       // Stop reading: the loop ends with an error and the exit path finishes held states.
@@ -191,8 +191,9 @@ export function runWrite(configPath: string, catalogPath: string, out: MessageWr
       openFormats: async (config, workDir, memoryBytes) => {
         const engine = await createDuckDbEngine({
           memoryLimitBytes: memoryBytes,
-          // One core reads and routes the input; DuckDB gets the others (at least one).
-          threads: Math.max(1, availableParallelism() - 1),
+          // Every core: reading and routing the input costs little beside the conversions,
+          // and a conversion left alone (at the end of input) should use the whole machine.
+          threads: availableParallelism(),
           tempDirectory: join(workDir, 'duckdb'),
         });
         return {
