@@ -202,3 +202,23 @@ export function generate({ dir, streams, records = Infinity, bytes = Infinity, n
   writeFileSync(catalogPath, JSON.stringify(catalogFor(streams, namespace)));
   return { messagesPath, dataPath, catalogPath, records: count, states, messageBytes: msgBytes, dataBytes, perStream };
 }
+
+// As a command: node scripts/bench/generate.mjs DIR [--streams N] [--records N] [--size-mb N]
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [dir, ...rest] = process.argv.slice(2);
+  const arg = (name, fallback) => {
+    const i = rest.indexOf(name);
+    return i >= 0 ? Number(rest[i + 1]) : fallback;
+  };
+  const streams = arg('--streams', 1);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const result = generate({
+    dir,
+    streams,
+    records: arg('--records', Infinity),
+    bytes: arg('--size-mb', Infinity) * 1024 * 1024,
+    ...(streams > 1 ? { namespace: 'analytics' } : {}),
+  });
+  console.log(JSON.stringify({ ...result, perStream: undefined }));
+}

@@ -239,9 +239,10 @@ async function runVariant(variant, data, ctx) {
   const configPath = join(workDir, 'config.json');
   writeFileSync(configPath, JSON.stringify(connectorConfig(sink ? ctx.sink.endpoint : ctx.s3.endpoint, bucket, ctx.s3, format, opts.config)));
   const nodeArgs = [];
-  if (opts.profile && variant === 'parquet-s3') {
-    mkdirSync(opts.profile, { recursive: true });
-    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.profile);
+  if (opts.profile) {
+    const dir = join(opts.profile, variant);
+    mkdirSync(dir, { recursive: true });
+    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', dir);
   }
   let r;
   try {

@@ -3,7 +3,7 @@
 // src/write/.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Io } from '../cli.js';
 import { buildConfig, readJsonFile, registerSecrets, type Config } from '../config/config.js';
@@ -38,7 +38,7 @@ export interface Formats {
 
 export interface WriteDeps {
   openStore(config: Config): Promise<ObjectStore & { close?(): void }>;
-  openFormats(config: Config, workDir: string, memoryBytes: number): Promise<Formats>;
+  openFormats(config: Config, workDir: string, engine: { memoryBytes: number; threads: number }): Promise<Formats>;
   now(): number;
   /** How long SIGTERM waits for held states to be finished before giving up. */
   graceMs: number;
@@ -67,7 +67,7 @@ export async function writeCommand(
   let timer: NodeJS.Timeout | undefined;
   try {
     store = await deps.openStore(config);
-    formats = await deps.openFormats(config, workDir, plan.engineMemoryBytes);
+    formats = await deps.openFormats(config, workDir, { memoryBytes: plan.engineMemoryBytes, threads: plan.engineThreads });
     const sinks = new Map<string, StreamSink>();
     for (const [i, s] of catalog.streams.entries()) {
       const key = streamKey(s.stream.name, s.stream.namespace);
@@ -188,12 +188,10 @@ export function runWrite(configPath: string, catalogPath: string, out: MessageWr
             void out.log('WARN', `Credential renewal failed; retrying with the current credentials: ${asConnectorError(err).message}`).catch(() => undefined),
         });
       },
-      openFormats: async (config, workDir, memoryBytes) => {
+      openFormats: async (config, workDir, { memoryBytes, threads }) => {
         const engine = await createDuckDbEngine({
           memoryLimitBytes: memoryBytes,
-          // Every core: reading and routing the input costs little beside the conversions,
-          // and a conversion left alone (at the end of input) should use the whole machine.
-          threads: availableParallelism(),
+          threads,
           tempDirectory: join(workDir, 'duckdb'),
         });
         return {

@@ -197,6 +197,32 @@ function stringValue(b: Buffer, start: number, end: number): string {
   return b.toString('utf8', start + 1, end - 1);
 }
 
+/**
+ * Stream names and namespaces seen lately, by their bytes: every record names its stream, and a
+ * sync has few, so decoding each name once spares a string per record.
+ */
+const NAME_CACHE_SIZE = 64;
+const cachedBytes: Buffer[] = [];
+const cachedText: string[] = [];
+let cacheNext = 0;
+
+function cachedStringValue(b: Buffer, start: number, end: number): string {
+  const n = end - start;
+  for (let c = 0; c < cachedBytes.length; c++) {
+    const known = cachedBytes[c]!;
+    if (known.length !== n) continue;
+    let k = 0;
+    while (k < n && known[k] === b[start + k]) k++;
+    if (k === n) return cachedText[c]!;
+  }
+  const text = stringValue(b, start, end);
+  const slot = cacheNext;
+  cacheNext = (cacheNext + 1) % NAME_CACHE_SIZE;
+  cachedBytes[slot] = Buffer.from(b.subarray(start, end));
+  cachedText[slot] = text;
+  return text;
+}
+
 /** Whether the JSON string spanning [start, end) (a key) is `name` (ASCII). */
 function keyIs(b: Buffer, start: number, end: number, name: string): boolean {
   const n = name.length;
@@ -235,10 +261,10 @@ function scanRecordObject(b: Buffer, i: number, end: number, scan: RecordScan): 
     i = skipValue(b, vs, end);
     if (i < 0) return -1;
     const c = b[vs]!;
-    if (keyIs(b, keyStart, keyEnd, 'stream')) scan.stream = c === QUOTE ? stringValue(b, vs, i) : undefined;
+    if (keyIs(b, keyStart, keyEnd, 'stream')) scan.stream = c === QUOTE ? cachedStringValue(b, vs, i) : undefined;
     else if (keyIs(b, keyStart, keyEnd, 'data')) scan.dataIsObject = c === LBRACE;
     else if (keyIs(b, keyStart, keyEnd, 'emitted_at')) scan.emittedAtIsNumber = c === MINUS || isDigit(c);
-    else if (keyIs(b, keyStart, keyEnd, 'namespace')) scan.namespace = c === QUOTE ? stringValue(b, vs, i) : undefined;
+    else if (keyIs(b, keyStart, keyEnd, 'namespace')) scan.namespace = c === QUOTE ? cachedStringValue(b, vs, i) : undefined;
     i = skipSpace(b, i, end);
     if (i >= end) return -1;
     if (b[i] === RBRACE) return i + 1;
