@@ -3,13 +3,13 @@
 // src/write/.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Io } from '../cli.js';
 import { availableMemoryBytes, buildConfig, readJsonFile, registerSecrets, type Config } from '../config/config.js';
 import { InterruptedError, TransientError, asConnectorError } from '../errors.js';
 import type { StreamConverter } from '../formats/format.js';
-import { readLines } from '../protocol/lines.js';
+import { readLineBatches } from '../protocol/lines.js';
 import { streamKey, type ConfiguredAirbyteStream } from '../protocol/messages.js';
 import type { MessageWriter } from '../protocol/output.js';
 import type { ObjectStore } from '../storage/port.js';
@@ -38,7 +38,7 @@ export interface Formats {
 
 export interface WriteDeps {
   openStore(config: Config): Promise<ObjectStore & { close?(): void }>;
-  openFormats(config: Config, workDir: string, memoryBytes: number): Promise<Formats>;
+  openFormats(config: Config, workDir: string, engine: { memoryBytes: number; threads: number }): Promise<Formats>;
   now(): number;
   /** How long SIGTERM waits for held states to be finished before giving up. */
   graceMs: number;
@@ -67,7 +67,7 @@ export async function writeCommand(
   let timer: NodeJS.Timeout | undefined;
   try {
     store = await deps.openStore(config);
-    formats = await deps.openFormats(config, workDir, plan.engineMemoryBytes);
+    formats = await deps.openFormats(config, workDir, { memoryBytes: plan.engineMemoryBytes, threads: plan.engineThreads });
     const sinks = new Map<string, StreamSink>();
     for (const [i, s] of catalog.streams.entries()) {
       const key = streamKey(s.stream.name, s.stream.namespace);
@@ -131,7 +131,7 @@ export async function writeCommand(
     timer.unref();
 
     let sigterm = false;
-    const input = readLines(io.stdin);
+    const input = readLineBatches(io.stdin);
     stopSigterm = deps.onSigterm(() => {
       sigterm = true;
       // Stop reading: the loop ends with an error and the exit path finishes held states.
@@ -197,11 +197,10 @@ export function runWrite(configPath: string, catalogPath: string, out: MessageWr
             void out.log('WARN', `Credential renewal failed; retrying with the current credentials: ${asConnectorError(err).message}`).catch(() => undefined),
         });
       },
-      openFormats: async (config, workDir, memoryBytes) => {
+      openFormats: async (config, workDir, { memoryBytes, threads }) => {
         const engine = await createDuckDbEngine({
           memoryLimitBytes: memoryBytes,
-          // One core reads and routes the input; DuckDB gets the others (at least one).
-          threads: Math.max(1, availableParallelism() - 1),
+          threads,
           tempDirectory: join(workDir, 'duckdb'),
           // A conversion that needs more than the planned share (a record of many MiB) may take
           // up to this much; beyond it DuckDB fails the conversion cleanly instead of the OS

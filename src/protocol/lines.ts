@@ -20,9 +20,33 @@ export const MAX_LINE_CHARS = MAX_LINE_BYTES;
 export interface InputLine {
   text: string;
   lineNo: number;
+  /** The line's bytes (UTF-8, without its line ending), when the reader has them. */
+  bytes?: Buffer;
 }
 
-type Item = InputLine | { error: ConfigError };
+/** A line as read: its bytes, decoded to text only when something asks for the text. */
+class RawLine implements InputLine {
+  private decoded: string | undefined;
+
+  constructor(
+    readonly bytes: Buffer,
+    readonly lineNo: number,
+  ) {}
+
+  get text(): string {
+    this.decoded ??= this.bytes.toString('utf8');
+    return this.decoded;
+  }
+}
+
+/** The lines of one input chunk, or the error that ends the input (after the lines before it). */
+type Item = InputLine[] | { error: ConfigError };
+
+const isBlank = (bytes: Buffer): boolean => {
+  // Most lines start with '{'; only others are decoded to apply JS's notion of white space.
+  const first = bytes[0];
+  return first === undefined || (first !== 0x7b && bytes.toString('utf8').trim().length === 0);
+};
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -37,7 +61,22 @@ class LineSplitter extends Transform {
     super({ readableObjectMode: true });
   }
 
+  /** Lines completed by the current chunk, handed on together (one object per chunk, not per line). */
+  private batch: InputLine[] = [];
+
+  private pushBatch(): void {
+    if (this.batch.length === 0) return;
+    this.push(this.batch satisfies Item);
+    this.batch = [];
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.transformChunk(chunk);
+    this.pushBatch();
+    cb();
+  }
+
+  private transformChunk(chunk: Buffer): void {
     let start = 0;
     while (!this.failed) {
       const nl = chunk.indexOf(LF, start);
@@ -57,11 +96,11 @@ class LineSplitter extends Transform {
       this.emitLine(this.completeLine(piece));
       start = nl + 1;
     }
-    cb();
   }
 
   override _flush(cb: TransformCallback): void {
     if (!this.failed && this.pendingBytes > 0) this.emitLine(this.completeLine(Buffer.alloc(0)));
+    this.pushBatch();
     cb();
   }
 
@@ -79,9 +118,9 @@ class LineSplitter extends Transform {
     if (!isUtf8(bytes)) {
       return this.fail(new ConfigError(`Input line ${this.lineNo} is not valid UTF-8; the source must send UTF-8 JSON lines.`));
     }
-    const text = bytes.toString('utf8');
-    if (text.trim().length === 0) return; // blank lines are skipped but counted
-    this.push({ text, lineNo: this.lineNo } satisfies Item);
+    if (isBlank(bytes)) return; // blank lines are skipped but counted
+    // A line inside the chunk is a view of it (no copy): consumers copy what they keep.
+    this.batch.push(new RawLine(bytes, this.lineNo));
   }
 
   private tooLong(lineNo: number): ConfigError {
@@ -95,6 +134,7 @@ class LineSplitter extends Transform {
     this.failed = true;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pushBatch();
     this.push({ error } satisfies Item);
   }
 }
@@ -103,18 +143,27 @@ function formatBytes(n: number): string {
   return n % (1024 * 1024) === 0 ? `${n / 1024 / 1024} MiB` : `${n} bytes`;
 }
 
-/** Yields the non-empty lines of the input; blank lines are skipped but counted. */
-export async function* readLines(input: Readable, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<InputLine> {
+/**
+ * Yields the non-empty lines of the input in batches (the lines that each input chunk
+ * completed); blank lines are skipped but counted. Each line's `bytes` is a view of the input
+ * chunk, valid as long as the caller keeps it: copy what must outlive the batch.
+ */
+export async function* readLineBatches(input: Readable, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<InputLine[]> {
   const splitter = new LineSplitter(maxLineBytes);
   input.on('error', (err) => splitter.destroy(err));
   input.pipe(splitter);
   try {
     for await (const item of splitter as AsyncIterable<Item>) {
-      if ('error' in item) throw item.error;
+      if (!Array.isArray(item)) throw item.error;
       yield item;
     }
   } finally {
     input.unpipe(splitter);
     splitter.destroy();
   }
+}
+
+/** Yields the non-empty lines of the input one by one; blank lines are skipped but counted. */
+export async function* readLines(input: Readable, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<InputLine> {
+  for await (const batch of readLineBatches(input, maxLineBytes)) yield* batch;
 }

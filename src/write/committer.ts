@@ -128,6 +128,8 @@ export class Committer {
       const files = await job.sink.converter.convert(job.spool.path, {
         targetFileBytes: this.deps.targetFileBytes,
         outDir: this.deps.outDir,
+        // The spool knows its longest line: the converter need not read it once more to find it.
+        maxLineBytes: job.spool.longestLine,
       });
       const outBytes = files.reduce((n, f) => n + f.bytes, 0);
       if (spoolBytes > 0) job.sink.outputRatio = Math.max(0.01, outBytes / spoolBytes);

@@ -6,6 +6,7 @@
 import { ConfigError } from '../errors.js';
 import type { InputLine } from '../protocol/lines.js';
 import { streamKey } from '../protocol/messages.js';
+import { scanRecordLine } from '../protocol/record-scan.js';
 import { describeStream } from '../layout/index.js';
 import type { Committer } from './committer.js';
 import type { CutReason, StreamSink } from './sink.js';
@@ -34,10 +35,13 @@ export interface SessionDeps {
 }
 
 type Json = Record<string, unknown>;
+const isBatch = (item: InputLine | readonly InputLine[]): item is readonly InputLine[] => Array.isArray(item);
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export class WriteSession {
   private readonly byName = new Map<string, StreamSink[]>();
+  /** sinkFor's answers by name, then namespace: routing a record costs two map lookups. */
+  private readonly routes = new Map<string, Map<string | undefined, StreamSink>>();
   private readonly warnedTypes = new Set<string>();
   private openSpoolBytes = 0;
 
@@ -49,10 +53,14 @@ export class WriteSession {
     }
   }
 
-  /** Reads every line; throws a ConfigError for bad input (after nothing else was taken). */
-  async consume(lines: AsyncIterable<InputLine>): Promise<void> {
-    for await (const line of lines) {
-      this.handleLine(line);
+  /**
+   * Reads every line (one by one, or in batches as the line reader yields them); throws a
+   * ConfigError for bad input (after nothing else was taken).
+   */
+  async consume(lines: AsyncIterable<InputLine | readonly InputLine[]>): Promise<void> {
+    for await (const item of lines) {
+      if (isBatch(item)) for (const line of item) this.handleLine(line);
+      else this.handleLine(item);
       const failed = this.d.committer.failed;
       if (failed) throw failed;
       await this.backpressure();
@@ -67,7 +75,15 @@ export class WriteSession {
     }
   }
 
-  handleLine({ text, lineNo }: InputLine): void {
+  handleLine(line: InputLine): void {
+    // The fast path: a well-formed RECORD is routed from its bytes, without JSON.parse
+    // (record-scan.ts); everything else, bad input included, takes the general path below.
+    const { bytes, lineNo } = line;
+    if (bytes) {
+      const facts = scanRecordLine(bytes);
+      if (facts) return this.takeRecord(facts.stream, facts.namespace, bytes, lineNo);
+    }
+    const text = line.text;
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -78,7 +94,7 @@ export class WriteSession {
     if (typeof msg.type !== 'string') throw new ConfigError(`Input line ${lineNo} has no string "type": it is not an Airbyte message.`);
     switch (msg.type) {
       case 'RECORD':
-        return this.onRecord(msg.record, text, lineNo);
+        return this.onRecord(msg.record, bytes ?? Buffer.from(text, 'utf8'), lineNo);
       case 'STATE':
         return this.onState(msg.state, text, lineNo);
       case 'TRACE':
@@ -100,14 +116,23 @@ export class WriteSession {
 
   private sinkFor(name: string, namespace: unknown): StreamSink | undefined {
     const ns = typeof namespace === 'string' ? namespace : undefined;
-    const exact = this.d.sinks.get(streamKey(name, ns));
-    if (exact) return exact;
+    const known = this.routes.get(name)?.get(ns);
+    if (known) return known;
+    let sink = this.d.sinks.get(streamKey(name, ns));
     // A record without a namespace matches the one catalog stream of that name, if unique.
-    const byName = this.byName.get(name);
-    return ns === undefined && byName?.length === 1 ? byName[0] : undefined;
+    if (!sink && ns === undefined) {
+      const byName = this.byName.get(name);
+      if (byName?.length === 1) sink = byName[0];
+    }
+    if (sink) {
+      const forName = this.routes.get(name) ?? new Map<string | undefined, StreamSink>();
+      forName.set(ns, sink);
+      this.routes.set(name, forName);
+    }
+    return sink;
   }
 
-  private onRecord(record: unknown, text: string, lineNo: number): void {
+  private onRecord(record: unknown, bytes: Buffer, lineNo: number): void {
     if (!isObject(record)) throw new ConfigError(`Input line ${lineNo}: RECORD message without a "record" object.`);
     const { stream, namespace, data } = record;
     if (typeof stream !== 'string') throw new ConfigError(`Input line ${lineNo}: RECORD without a string "stream".`);
@@ -116,8 +141,14 @@ export class WriteSession {
     if (typeof record.emitted_at !== 'number') {
       throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a numeric "emitted_at".`, { stream: ref });
     }
+    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, bytes, lineNo);
+  }
+
+  /** Appends a checked RECORD line (its bytes as received) to its stream's open spool. */
+  private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number): void {
     const sink = this.sinkFor(stream, namespace);
     if (!sink) {
+      const ref = { name: stream, ...(namespace !== undefined ? { namespace } : {}) };
       throw new ConfigError(
         `Input line ${lineNo}: RECORD for stream ${describeStream(ref)}, which is not in the configured catalog.`,
         { stream: ref },
@@ -126,7 +157,7 @@ export class WriteSession {
     const index = this.d.tracker.onRecord(sink.key);
     const spool = sink.openSpool(index);
     const before = spool.bytes;
-    spool.append(text);
+    spool.append(bytes);
     this.openSpoolBytes += spool.bytes - before;
     const estimate = sink.estimatedOutputBytes;
     const target = this.d.limits.targetFileBytes;

@@ -18,7 +18,8 @@ export interface SpoolMark {
 
 export class Spool {
   private readonly file: WriteStream;
-  private batch: string[] = [];
+  /** Lines not yet handed to the file, copied end to end ('\n' after each). */
+  private batch: Buffer = Buffer.allocUnsafe(BATCH_BYTES);
   private batchBytes = 0;
   /** Bytes handed to the write chain and not yet written: the memory the spool holds. */
   private inFlight = 0;
@@ -28,6 +29,8 @@ export class Spool {
   private closing: Promise<void> | undefined;
   bytes = 0;
   records = 0;
+  /** The longest line appended, in bytes (for the tail of a cut spool: its predecessor's). */
+  longestLine = 0;
 
   /**
    * @param firstRecordIndex records of the stream received before this spool's first record
@@ -36,7 +39,7 @@ export class Spool {
   constructor(
     readonly path: string,
     readonly firstRecordIndex: number,
-    head?: { from: Promise<{ path: string; start: number }>; mark: SpoolMark },
+    head?: { from: Promise<{ path: string; start: number }>; mark: SpoolMark; longestLine: number },
   ) {
     this.file = createWriteStream(path, { flags: 'w' });
     this.file.on('error', (err) => {
@@ -51,15 +54,29 @@ export class Spool {
     if (head) {
       this.bytes = head.mark.bytes;
       this.records = head.mark.records;
+      this.longestLine = head.longestLine;
     }
   }
 
-  append(line: string): void {
-    const size = Buffer.byteLength(line) + 1;
-    this.batch.push(line);
-    this.batchBytes += size;
+  /** Appends one line (its bytes are copied: the caller may reuse them). */
+  append(line: string | Buffer): void {
+    const bytes = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
+    const size = bytes.length + 1;
+    if (this.batchBytes + size > this.batch.length) this.flushBatch();
+    if (size > this.batch.length) {
+      // A line longer than a batch goes to the file on its own.
+      const own = Buffer.allocUnsafe(size);
+      bytes.copy(own, 0);
+      own[size - 1] = 0x0a;
+      this.enqueue(own);
+    } else {
+      bytes.copy(this.batch, this.batchBytes);
+      this.batch[this.batchBytes + size - 1] = 0x0a;
+      this.batchBytes += size;
+    }
     this.bytes += size;
     this.records += 1;
+    if (bytes.length > this.longestLine) this.longestLine = bytes.length;
     if (this.batchBytes >= BATCH_BYTES) this.flushBatch();
   }
 
@@ -73,11 +90,16 @@ export class Spool {
   }
 
   private flushBatch(): void {
-    if (this.batch.length === 0) return;
-    const chunk = this.batch.join('\n') + '\n';
-    const size = this.batchBytes;
-    this.batch = [];
+    if (this.batchBytes === 0) return;
+    const chunk = this.batch.subarray(0, this.batchBytes);
+    this.batch = Buffer.allocUnsafe(BATCH_BYTES);
     this.batchBytes = 0;
+    this.enqueue(chunk);
+  }
+
+  /** Hands a chunk to the write chain (in order after every earlier chunk). */
+  private enqueue(chunk: Buffer): void {
+    const size = chunk.length;
     this.inFlight += size;
     this.writes = this.writes.then(
       () =>
@@ -125,6 +147,7 @@ export class Spool {
       ? new Spool(tailPath, this.firstRecordIndex + mark.records, {
           from: closed.then(() => ({ path: this.path, start: mark.bytes })),
           mark: after,
+          longestLine: this.longestLine,
         })
       : undefined;
     const done = (async () => {

@@ -154,3 +154,42 @@ describe('WriteSession', () => {
     expect(h.echoed).toEqual([]);
   });
 });
+
+describe('WriteSession fast path (lines with their bytes, as the line reader gives them)', () => {
+  const withBytes = async function* (lines: string[]): AsyncGenerator<InputLine[]> {
+    // One batch, as readLineBatches yields the lines of one input chunk.
+    yield lines.map((text, i) => ({ text, lineNo: i + 1, bytes: Buffer.from(text, 'utf8') }));
+  };
+
+  it('routes records by their bytes and spools them exactly as received', async () => {
+    const h = harness(['a', 'b']);
+    const odd = '{ "type" : "RECORD", "record" : { "stream" : "b", "data" : { "id" : 7, "big" : 123456789012345678901234567890 }, "emitted_at" : 1 } }';
+    await h.session.consume(withBytes([record('a', 0), odd, state('a', 1), record('a', 1)]));
+    const spoolB = h.sinks.get(streamKey('b'))!.spool!;
+    await spoolB.drained();
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(spoolB.path, 'utf8')).toBe(odd + '\n');
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);
+    expect(storedRecords(h.store, 'b/')).toEqual([7]);
+    expect(h.tracker.receivedOf(streamKey('b'))).toBe(1);
+  });
+
+  it.each([
+    ['not JSON', '{"type":', /line 3 is not valid JSON/],
+    ['a trailing comma inside data', '{"type":"RECORD","record":{"stream":"a","data":{"x":1,},"emitted_at":1}}', /line 3 is not valid JSON/],
+    ['NaN inside data', '{"type":"RECORD","record":{"stream":"a","data":{"x":NaN},"emitted_at":1}}', /line 3 is not valid JSON/],
+    ['a record without data', '{"type":"RECORD","record":{"stream":"a","emitted_at":1}}', /line 3: RECORD of stream "a" \(no namespace\) without a "data" object/],
+    ['emitted_at as text', '{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":"1"}}', /line 3: RECORD of stream "a" \(no namespace\) without a numeric "emitted_at"/],
+    ['a stream not in the catalog', '{"type":"RECORD","record":{"stream":"zz","namespace":"n","data":{},"emitted_at":1}}', /line 3: RECORD for stream "zz" \(namespace "n"\), which is not in the configured catalog/],
+  ])('reports %s with its line number, and no state after it is echoed', async (_name, bad, message) => {
+    const h = harness(['a']);
+    await expect(h.session.consume(withBytes([record('a', 0), state('a', 1), bad, record('a', 1), state('a', 2)]))).rejects.toThrow(message);
+    // What the connector does on bad input: finish what held states wait on, then stop.
+    h.session.finishForExit();
+    await h.committer.idle();
+    expect(h.echoed.map((l) => JSON.parse(l).state.stream.stream_state.n)).toEqual([1]);
+    expect(h.tracker.receivedOf(streamKey('a'))).toBe(1); // nothing after the bad line was taken
+  });
+});
