@@ -54,8 +54,8 @@ async function writeInProcess(args: { config: string; catalog: string; input: st
         // base credentials of "the environment", as the SDK's default chain would find them
         sts: stsApi(config.region, stsEnv, async () => ({ accessKeyId: server.accessKey, secretAccessKey: server.secretKey })),
       }),
-    openFormats: async (config, workDir, memoryBytes) => {
-      const engine = await createDuckDbEngine({ memoryLimitBytes: memoryBytes, threads: 1, tempDirectory: join(workDir, 'duckdb') });
+    openFormats: async (config, workDir, { memoryBytes, threads }) => {
+      const engine = await createDuckDbEngine({ memoryLimitBytes: memoryBytes, threads, tempDirectory: join(workDir, 'duckdb') });
       return {
         converterFor: (stream) => createStreamConverter({ stream, format: config.format, syncId: stream.sync_id ?? 0, generationId: stream.generation_id ?? 0 }, engine),
         close: async () => engine.close(),
