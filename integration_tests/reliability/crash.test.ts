@@ -10,22 +10,25 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startCli, tempJson, type CliResult } from '../support/cli.js';
 import { seeded } from '../support/fault-proxy.js';
 import {
+  cleanedBuckets,
   echoedTokens,
   expectEchoedCovered,
   expectInInputOrder,
   expectNoDuplicateIds,
+  type Manifest,
   manifestKeys,
   readListedFiles,
   readManifests,
   transferIds,
-  type Manifest,
 } from '../support/invariants.js';
 import { accessKeyConfig } from '../support/messages.js';
 import { listKeys } from '../support/read-back.js';
-import { freshBucket, s3Server } from '../support/server.js';
+import { s3Server } from '../support/server.js';
 import { makeWorkload, workloadCatalog, type Workload } from '../support/workload.js';
 
 const server = s3Server();
+/** Buckets of this file, emptied after its tests (big test data). */
+const freshBucket = cleanedBuckets();
 const SEED = 20260601;
 const KILLS = 20;
 const PER_STREAM = 1100;

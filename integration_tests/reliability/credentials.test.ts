@@ -19,12 +19,14 @@ import { REFRESH_POLICY, stsApi } from '../../src/storage/credentials.js';
 import { createS3Store } from '../../src/storage/s3-store.js';
 import { tempJson } from '../support/cli.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { echoedTokens, expectEchoedCovered, expectNoDuplicateIds, manifestKeys, readListedFiles, readManifests } from '../support/invariants.js';
+import { cleanedBuckets, echoedTokens, expectEchoedCovered, expectNoDuplicateIds, manifestKeys, readListedFiles, readManifests } from '../support/invariants.js';
 import { assertNoSecretLeak, secretsOfRun } from '../support/secrets.js';
-import { freshBucket, s3Server } from '../support/server.js';
+import { s3Server } from '../support/server.js';
 import { makeWorkload, workloadCatalog } from '../support/workload.js';
 
 const server = s3Server();
+/** Buckets of this file, emptied after its tests (big test data). */
+const freshBucket = cleanedBuckets();
 const SESSION_MS = 15 * 60_000;
 const STEP_MS = 30_000;
 

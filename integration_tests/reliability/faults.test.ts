@@ -12,6 +12,7 @@ import { createS3Store, MIN_PART_SIZE } from '../../src/storage/s3-store.js';
 import { runCli, startCli, tempJson } from '../support/cli.js';
 import { ALL_FAULTS, FaultProxy } from '../support/fault-proxy.js';
 import {
+  cleanedBuckets,
   echoedTokens,
   expectEchoedCovered,
   expectInInputOrder,
@@ -24,10 +25,12 @@ import {
 } from '../support/invariants.js';
 import { accessKeyConfig } from '../support/messages.js';
 import { getObject } from '../support/read-back.js';
-import { freshBucket, s3Server } from '../support/server.js';
+import { s3Server } from '../support/server.js';
 import { concatWorkloads, expectedRecordCounts, makeWorkload, stateToken, workloadCatalog } from '../support/workload.js';
 
 const server = s3Server();
+/** Buckets of this file, emptied after its tests (big test data). */
+const freshBucket = cleanedBuckets();
 const DEBUG_ENV = { DESTINATION_S3_EXPORT_DEBUG: '1' };
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 

@@ -8,12 +8,14 @@ import { compressors } from 'hyparquet-compressors';
 import { describe, expect, it } from 'vitest';
 import { MAX_LINE_BYTES } from '../../src/protocol/lines.js';
 import { runCli, startCli, tempJson, type CliResult } from '../support/cli.js';
-import { manifestKeys, readListedFiles, readManifests, type Manifest } from '../support/invariants.js';
+import { cleanedBuckets, type Manifest, manifestKeys, readListedFiles, readManifests } from '../support/invariants.js';
 import { accessKeyConfig, catalog, recordLine, streamStateLine } from '../support/messages.js';
 import { getObject, listKeys } from '../support/read-back.js';
-import { freshBucket, s3Server } from '../support/server.js';
+import { s3Server } from '../support/server.js';
 
 const server = s3Server();
+/** Buckets of this file, emptied after its tests (big test data). */
+const freshBucket = cleanedBuckets();
 const STREAMS = ['users', 'orders'];
 const DEBUG_ENV = { DESTINATION_S3_EXPORT_DEBUG: '1' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

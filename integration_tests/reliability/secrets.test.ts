@@ -9,9 +9,12 @@ import { runCli, tempJson } from '../support/cli.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { accessKeyConfig, catalog, recordLine, streamStateLine } from '../support/messages.js';
 import { findLeaks, secretsOfRun } from '../support/secrets.js';
-import { freshBucket, s3Server } from '../support/server.js';
+import { cleanedBuckets } from '../support/invariants.js';
+import { s3Server } from '../support/server.js';
 
 const server = s3Server();
+/** Buckets of this file, emptied after its tests (big test data). */
+const freshBucket = cleanedBuckets();
 const SECRET = 'sEcReT/with+special=chars&"quotes"';
 
 describe('the secret scan', () => {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startCli, tempJson, type LiveCli } from '../support/cli.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import {
+  cleanedBuckets,
   echoedTokens,
   expectEchoedCovered,
   expectInInputOrder,
@@ -17,10 +18,12 @@ import {
   readManifests,
 } from '../support/invariants.js';
 import { accessKeyConfig } from '../support/messages.js';
-import { freshBucket, s3Server } from '../support/server.js';
+import { s3Server } from '../support/server.js';
 import { makeWorkload, workloadCatalog, type Workload } from '../support/workload.js';
 
 const server = s3Server();
+/** Buckets of this file, emptied after its tests (big test data). */
+const freshBucket = cleanedBuckets();
 const DEBUG_ENV = { DESTINATION_S3_EXPORT_DEBUG: '1' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

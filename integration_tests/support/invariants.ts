@@ -4,12 +4,12 @@
 // its records in listed files; no multipart upload is left behind.
 
 import { createHash } from 'node:crypto';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { getJson, getObject, listKeys } from './read-back.js';
-import { adminClient } from './server.js';
+import { adminClient, freshBucket } from './server.js';
 import { stateToken, type Workload } from './workload.js';
 
 export interface ManifestFile {
@@ -133,4 +133,27 @@ export async function multipartUploads(bucket: string): Promise<string[]> {
 export async function unlistedDataObjects(bucket: string, manifests: readonly Manifest[]): Promise<string[]> {
   const listed = new Set(manifests.flatMap((m) => m.files.map((f) => f.key)));
   return (await listKeys(bucket)).filter((k) => !k.startsWith('_manifests/') && !listed.has(k));
+}
+
+/** Deletes every object of a test bucket (big test data must not pile up on the shared server). */
+export async function emptyBucket(bucket: string): Promise<void> {
+  const client = adminClient();
+  try {
+    for (const key of await listKeys(bucket, '', client)) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** freshBucket() for a test file whose buckets are emptied once its tests are done. */
+export function cleanedBuckets(): (prefix: string) => Promise<string> {
+  const made: string[] = [];
+  afterAll(async () => {
+    for (const bucket of made) await emptyBucket(bucket).catch(() => undefined);
+  });
+  return async (prefix) => {
+    const bucket = await freshBucket(prefix);
+    made.push(bucket);
+    return bucket;
+  };
 }
