@@ -1,10 +1,8 @@
 // write: the bucket's write permission is removed in the middle of a sync.
 
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { ListMultipartUploadsCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import { MAIN, tempJson } from './support/cli.js';
+import { startCli, tempJson } from './support/cli.js';
 import { getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
 import { accessKeyConfig, catalog, recordLine, streamStateLine } from './support/messages.js';
 import { adminClient, createUser, freshBucket, s3Server } from './support/server.js';
@@ -31,31 +29,22 @@ describe('write when S3 refuses mid-sync', () => {
       }),
     );
     const cat = tempJson('catalog.json', catalog([{ name: 'a' }, { name: 'b' }]));
-    const child = spawn(process.execPath, [MAIN, 'write', '--config', config, '--catalog', cat], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const out: any[] = [];
-    const firstState = new Promise<void>((resolve) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        const msg = JSON.parse(line);
-        out.push(msg);
-        if (msg.type === 'STATE') resolve();
-      });
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // startCli scans the run's stdout and stderr for the writer's secret too.
+    const live = startCli(['write', '--config', config, '--catalog', cat], { secrets: [user.secretKey] });
     // Phase 1: records and a state; the 10 s flush interval finishes the file and echoes it.
-    for (let i = 0; i < 100; i++) child.stdin.write(recordLine(i % 2 ? 'a' : 'b', { id: i }, 1_700_000_000_000 + i) + '\n');
-    child.stdin.write(streamStateLine('a', 'first') + '\n');
-    child.stdin.write(streamStateLine('b', 'first') + '\n');
-    await firstState;
+    for (let i = 0; i < 100; i++) await live.write(recordLine(i % 2 ? 'a' : 'b', { id: i }, 1_700_000_000_000 + i) + '\n');
+    await live.write(streamStateLine('a', 'first') + '\n');
+    await live.write(streamStateLine('b', 'first') + '\n');
+    await live.waitFor((m) => m.type === 'STATE');
     // Phase 2: the write permission is taken away, then more data arrives.
     await admin.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy(bucket, user.uid, true) }));
-    for (let i = 100; i < 200; i++) child.stdin.write(recordLine(i % 2 ? 'a' : 'b', { id: i }, 1_700_000_000_000 + i) + '\n');
-    child.stdin.write(streamStateLine('a', 'second') + '\n');
-    child.stdin.end();
-    const code = await exited;
-    expect(code, stderr).toBe(1);
-    const trace = out.find((m) => m.type === 'TRACE');
+    for (let i = 100; i < 200; i++) await live.write(recordLine(i % 2 ? 'a' : 'b', { id: i }, 1_700_000_000_000 + i) + '\n');
+    await live.write(streamStateLine('a', 'second') + '\n');
+    live.child.stdin.end();
+    const result = await live.done;
+    expect(result.code, result.stderr).toBe(1);
+    const out = result.messages;
+    const trace = out.find((m) => m.type === 'TRACE')!;
     expect(trace.trace.error.failure_type).toBe('config_error');
     expect(trace.trace.error.message).toMatch(/s3:PutObject/);
     const states = out.filter((m) => m.type === 'STATE').map((m) => m.state.stream.stream_state.cursor);
