@@ -3,7 +3,8 @@
 //
 //   node scripts/bench/run.mjs [--size-mb 512] [--records 500000] [--streams 20] [--reps 3]
 //       [--cases single,multi] [--variants floor,duckdb,parquet-s3,parquet-sink,csv-s3,jsonl-s3]
-//       [--label default] [--write-docs] [--profile DIR] [--tmp DIR]
+//       [--label default] [--write-docs] [--profile DIR] [--tmp DIR] [--config JSON] [--main PATH]
+//   --config: extra connector config fields; --main: another build of the connector (to compare)
 //
 // S3: S3_TEST_ENDPOINT (+ S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KEY) when set, else a radosgw of
 // our own started with scripts/s3-test-server on free ports and stopped at the end. Each run
@@ -21,7 +22,7 @@ import { generate } from './generate.mjs';
 import { startSink } from './s3-sink.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'dist/main.js');
+let MAIN = join(ROOT, 'dist/main.js');
 const MiB = 1024 * 1024;
 const execFileP = promisify(execFile);
 
@@ -57,6 +58,7 @@ function parseArgs(argv) {
       case '--profile': opts.profile = resolve(next()); break;
       case '--tmp': opts.tmp = resolve(next()); break;
       case '--config': Object.assign(opts.config, JSON.parse(next())); break;
+      case '--main': MAIN = resolve(next()); break;
       case '--help':
         console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 12).join('\n'));
         process.exit(0);
