@@ -22,23 +22,12 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom as seeded } from '../../scripts/lib/seeded-random.mjs';
 
 const SEED = 20240501;
 const EMITTED_START = Date.UTC(2024, 4, 1, 10, 0, 0); // 2024-05-01T10:00:00Z
 const EMITTED_STEP_MS = 37;
 const STATE_EVERY = 150;
-
-/** Mulberry32: small, seeded, the same on every machine. */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = seeded(SEED);
 const int = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));

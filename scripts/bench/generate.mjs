@@ -7,18 +7,7 @@
 
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-
-/** mulberry32: small, fast and good enough for test data. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from '../lib/seeded-random.mjs';
 
 const EVENT_TYPES = ['page_view', 'click', 'add_to_cart', 'purchase', 'signup', 'search', 'scroll'];
 const PATHS = ['/', '/pricing', '/docs/getting-started', '/blog/2024/05/parquet-at-scale', '/products/42', '/cart', '/checkout?step=2'];
