@@ -300,7 +300,7 @@ function table(caseName, data, rows) {
   const by = Object.fromEntries(rows.map((r) => [r.variant, r]));
   const ratio = (r, base) => (by[base] ? (r.recordsPerSecond / by[base].recordsPerSecond).toFixed(2) + 'x' : '–');
   const lines = [
-    `### ${caseName}: ${data.records.toLocaleString('en-US')} records, ${data.streams} stream(s), ${(data.messageBytes / MiB).toFixed(0)} MiB of messages (${data.states} states)`,
+    `#### ${caseName}: ${data.records.toLocaleString('en-US')} records, ${data.streams} stream${data.streams > 1 ? 's' : ''}, ${(data.messageBytes / MiB).toFixed(0)} MiB of messages (${data.states} states)`,
     '',
     '| what | median s | records/s | MiB/s (input) | peak RSS MiB | output MiB | vs floor | vs DuckDB |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -383,7 +383,7 @@ async function main() {
       rmSync(dataDir, { recursive: true, force: true });
     }
     const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
-    const report = [`Machine: ${machine()}. Command: \`${command}\`. Median of ${opts.reps} runs; peak RSS is the highest of them.`, '', ...sections].join('\n\n');
+    const report = [`Machine: ${machine()}. Command: \`${command}\`. ${opts.reps > 1 ? `Median of ${opts.reps} runs; peak RSS is the highest of them.` : 'One run of each.'}`, '', ...sections].join('\n\n');
     if (opts.writeDocs) writeDocs(opts.label, report);
   } finally {
     await cleanup();
