@@ -12,6 +12,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from '../../scripts/lib/seeded-random.mjs';
 import { rememberSecret } from './secrets.js';
 
 export type S3Operation =
@@ -88,17 +89,8 @@ export function operationOf(method: string, url: string): S3Operation {
   return 'Other';
 }
 
-/** Mulberry32: a tiny seeded generator, so a failing run can be replayed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (scripts/lib/seeded-random.mjs): seeded, so a failing run can be replayed. */
+export const seeded: (seed: number) => () => number = seededRandom;
 
 const errorXml = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
