@@ -113,6 +113,21 @@ describe('configProblems', () => {
     });
   });
 
+  describe('pattern problems are said in the user\'s words, never as a regular expression', () => {
+    it.each([
+      ['credentials.role_arn', { credentials: { auth_type: 'iam_role', role_arn: 'transfer-role' } }, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/transfer-role (S3-compatible stores: arn:aws:iam:::role/NAME)'],
+      ['credentials.role_arn', { credentials: { auth_type: 'web_identity', role_arn: 'arn:aws:iam::12:user/x', web_identity_token_file: '/t' } }, expect.stringMatching(/^must be an IAM role ARN such as/)],
+      ['credentials.role_session_name', { credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer', role_session_name: 'my session' } }, 'must be 2-64 letters, digits and the characters + = , . @ _ -'],
+      ['s3_endpoint', { s3_endpoint: 'minio.internal:9000' }, 'must be an http:// or https:// URL such as https://minio.internal:9000 (no spaces), or empty for AWS'],
+      ['s3_endpoint', { s3_endpoint: 'https://minio internal' }, expect.stringMatching(/^must be an http:\/\/ or https:\/\/ URL/)],
+      ['s3_bucket_region', { s3_bucket_region: 'US East 1' }, 'must be an AWS region name such as us-east-1 (lowercase letters, digits and hyphens)'],
+    ])('%s', (path, change, message) => {
+      const found = problems({ ...minimal, ...change });
+      expect(found).toEqual([{ path, message }]);
+      expect(found[0]!.message).not.toMatch(/[\^$\\]/);
+    });
+  });
+
   describe('folder rules', () => {
     it.each(['', 'exports', 'exports/product', 'exports/product/', 'a..b/c', 'données/été'])('accepts %j', (folder) => {
       expect(problems({ ...minimal, folder })).toEqual([]);
