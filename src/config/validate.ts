@@ -90,26 +90,46 @@ function messageOf(err: ValidationError): string {
 
 // Compared with '-' and '_' removed and in lower case, so that sse_c_key, sse-c-key,
 // SSECustomerKey, customer_key and customer_algorithm are all recognised.
-const squash = (s: string): string => s.toLowerCase().replace(/[-_]/g, '');
+const squash = (s: string): string => s.toLowerCase().replace(/[-_ ]/g, '');
 const isCustomerKeyField = (key: string): boolean => /ssec|customer(key|algorithm|provided)/.test(squash(key));
+/** A mode (or an encryption given as a bare string) that names SSE-C: sse_c, SSE-C, "customer-provided"… */
+const namesSseC = (value: unknown): boolean => typeof value === 'string' && /^ssec|customer(key|provided)/.test(squash(value));
+
+const SSE_C_MESSAGE =
+  'SSE-C (customer-provided encryption keys) is not supported. Use encryption mode "sse_s3" (S3-managed keys) or "sse_kms" with a KMS key ARN.';
+
+/** The config without customer-key fields at any depth; their dotted paths go to `found`. */
+function withoutCustomerKeyFields(node: unknown, path: string, found: string[]): unknown {
+  if (Array.isArray(node)) return node.map((v, i) => withoutCustomerKeyFields(v, `${path}.${i}`, found));
+  if (!isObject(node)) return node;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(node)) {
+    const sub = path ? `${path}.${key}` : key;
+    if (isCustomerKeyField(key)) found.push(sub);
+    else out[key] = withoutCustomerKeyFields(value, sub, found);
+  }
+  return out;
+}
 
 /**
- * SSE-C is refused with a message that says what to use instead (DESIGN §2). Returns the problem
- * and the config without the fields that asked for it, so that they raise no second problem.
+ * SSE-C is refused with a message that says what to use instead (DESIGN §2), however it is asked
+ * for: `encryption.mode` naming it, `encryption` given as the bare string "sse_c", or a
+ * customer-key field anywhere (under encryption, credentials or at the top). Returns one problem,
+ * at `encryption` (the setting to change), naming every field that asked; and the config without
+ * those fields, so that they raise no second problem ("not a known setting", "must be an object").
  */
 function withoutSseC(raw: JsonObject): { problems: ConfigProblem[]; rest: JsonObject } {
-  const enc = raw.encryption;
-  const encAsks =
-    isObject(enc) &&
-    (/^ssec/.test(squash(String(enc.mode))) || Object.keys(enc).some(isCustomerKeyField));
-  const topKeys = Object.keys(raw).filter(isCustomerKeyField);
-  if (!encAsks && topKeys.length === 0) return { problems: [], rest: raw };
-  const rest = { ...raw };
-  for (const k of topKeys) delete rest[k];
-  if (encAsks) delete rest.encryption;
-  const message =
-    'SSE-C (customer-provided encryption keys) is not supported. Use encryption mode "sse_s3" (S3-managed keys) or "sse_kms" with a KMS key ARN.';
-  return { problems: [{ path: 'encryption', message }], rest };
+  const asking: string[] = [];
+  const rest = withoutCustomerKeyFields(raw, '', asking) as JsonObject;
+  const enc = rest.encryption;
+  if (namesSseC(enc)) asking.unshift('encryption');
+  else if (isObject(enc) && namesSseC(enc.mode)) asking.unshift('encryption.mode');
+  if (asking.length === 0) return { problems: [], rest: raw };
+  // The rest of encryption is about SSE-C too: reporting its other problems would only confuse.
+  if (asking.some((p) => p === 'encryption' || p.startsWith('encryption.'))) delete rest.encryption;
+  const others = asking.filter((p) => p !== 'encryption' && p !== 'encryption.mode');
+  const where = others.length ? ` Remove ${others.join(', ')}.` : '';
+  return { problems: [{ path: 'encryption', message: SSE_C_MESSAGE + where }], rest };
 }
 
 /** Every problem of the config, empty when it is valid. Makes no network call. */

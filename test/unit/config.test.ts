@@ -101,6 +101,34 @@ describe('configProblems', () => {
       expect(found[0]!.message).toMatch(SSE_C);
     });
 
+    it.each([
+      ['encryption given as the string "sse_c"', { encryption: 'sse_c' }, ''],
+      ['encryption given as the string "SSE-C"', { encryption: 'SSE-C' }, ''],
+      ['mode "customer_provided"', { encryption: { mode: 'customer_provided' } }, ''],
+      ['a customer key under credentials', { credentials: { auth_type: 'default_chain', sse_customer_key: 'k'.repeat(32) } }, ' Remove credentials.sse_customer_key.'],
+      ['a customer key under format', { format: { format_type: 'parquet', SSECustomerAlgorithm: 'AES256' } }, ' Remove format.SSECustomerAlgorithm.'],
+      ['a top-level customer key next to sse_kms', { encryption: { mode: 'sse_kms', kms_key_arn: 'k' }, customer_key: 'k'.repeat(32) }, ' Remove customer_key.'],
+    ])('%s gets the SSE-C message, not "must be an object" or "not a known setting"', (_what, change, remove) => {
+      const found = problems({ ...minimal, ...change });
+      expect(found).toEqual([{ path: 'encryption', message: expect.stringMatching(SSE_C) }]);
+      expect(found[0]!.message.endsWith(`with a KMS key ARN.${remove}`)).toBe(true);
+    });
+
+    it('names no field of the spec as a customer-key field', () => {
+      const names: string[] = [];
+      const visit = (node: Record<string, any>): void => {
+        for (const [name, prop] of Object.entries<Record<string, any>>(node.properties ?? {})) {
+          names.push(name);
+          (prop.oneOf ?? []).forEach(visit);
+        }
+      };
+      visit(spec);
+      expect(names.length).toBeGreaterThan(20);
+      // Every field present at once: the SSE-C detection must leave all of them alone.
+      const everything = Object.fromEntries(names.map((n) => [n, 'x']));
+      expect(problems(everything).map((p) => p.message).filter((m) => /SSE-C/.test(m))).toEqual([]);
+    });
+
     it('still lists the other problems', () => {
       const found = problems({ s3_bucket_name: 'acme-exports', encryption: { mode: 'sse_c' } });
       expect(found.map((p) => p.path).sort()).toEqual(['encryption', 's3_bucket_region']);
