@@ -6,10 +6,11 @@
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { secretPropertyNames, secretValuesIn } from '../../src/redact.js';
+import { MIN_SECRET_LENGTH, secretPropertyNames, secretValuesIn } from '../../src/redact.js';
 
-/** Secrets shorter than this are not scanned for (they would match ordinary text). */
-const MIN_SCANNED_LENGTH = 8;
+// Secrets are scanned for wherever they occur from the redactor's floor on (what it promises to
+// mask). A shorter one (a config the spec refuses, a test's own value) would match ordinary text,
+// so it counts as leaked only as a whole JSON string value ("ab"), the form a config echo takes.
 
 export interface KnownSecret {
   /** Where it comes from, e.g. "config secret_access_key" (printed on a leak instead of the value). */
@@ -21,7 +22,7 @@ const issued = new Map<string, string>();
 
 /** Remembers a secret obtained at run time (an STS session's secret key or token). */
 export function rememberSecret(value: string | undefined, source = 'an STS credential'): void {
-  if (value && value.length >= MIN_SCANNED_LENGTH && !issued.has(value)) issued.set(value, source);
+  if (value && !issued.has(value)) issued.set(value, source);
 }
 
 let secretNames: Set<string> | undefined;
@@ -48,11 +49,12 @@ export function secretsOfRun(args: readonly string[], env: NodeJS.ProcessEnv, ex
   }
   for (const [value, source] of issued) found.push({ source, value });
   for (const value of extra) found.push({ source: 'a test secret', value });
-  return found.filter((s) => s.value.length >= MIN_SCANNED_LENGTH);
+  return found.filter((s) => s.value.length > 0);
 }
 
 /** The forms a secret may take inside a message: as is, JSON-escaped, URL-encoded. */
 function formsOf(secret: string): string[] {
+  if (secret.length < MIN_SECRET_LENGTH) return [JSON.stringify(secret)];
   return [...new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)])];
 }
 

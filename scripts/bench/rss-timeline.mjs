@@ -12,7 +12,7 @@ import { join } from 'node:path';
 const configPath = join(tmpdir(), `dse-rss-config-${process.pid}.json`);
 const [dir, extra = '{}', ...nodeArgs] = process.argv.slice(2);
 const sink = await startSink();
-writeFileSync(configPath, JSON.stringify({ s3_bucket_name: 'bench-bucket', s3_bucket_region: 'us-east-1', s3_endpoint: sink.endpoint, credentials: { auth_type: 'access_key', access_key_id: 'AK', secret_access_key: 'SK' }, ...JSON.parse(extra) }));
+writeFileSync(configPath, JSON.stringify({ s3_bucket_name: 'bench-bucket', s3_bucket_region: 'us-east-1', s3_endpoint: sink.endpoint, credentials: { auth_type: 'access_key', access_key_id: 'bench-key', secret_access_key: 'bench-secret' }, ...JSON.parse(extra) }));
 const cat = spawn('cat', [`${dir}/messages.jsonl`], { stdio: ['ignore', 'pipe', 'inherit'] });
 const t0 = Date.now();
 const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js', 'write', '--config', configPath, '--catalog', `${dir}/catalog.json`], { stdio: [cat.stdout, 'pipe', 'inherit'], env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' } });

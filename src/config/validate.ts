@@ -83,6 +83,13 @@ function messageOf(err: ValidationError): string {
         : `does not have the expected form (${String(schema.pattern)})`;
     case 'enum':
       return `must be one of ${(schema.enum as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'minLength':
+      // A secret shorter than the redactor's floor could not be masked in logs without mangling
+      // them (src/redact.ts): such a config is refused. The value itself is never quoted.
+      if (schema.airbyte_secret === true) {
+        return err.instance === '' ? 'must not be empty' : `must be at least ${String(schema.minLength)} characters long (shorter secrets cannot be kept out of logs)`;
+      }
+      return err.message;
     default:
       return err.message;
   }

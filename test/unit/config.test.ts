@@ -156,6 +156,21 @@ describe('configProblems', () => {
     });
   });
 
+  describe('secrets shorter than 4 characters are refused (the redactor masks from 4 on)', () => {
+    it.each([
+      ['access_key_id', { access_key_id: 'AK', secret_access_key: 'long-enough-secret' }, 'must be at least 4 characters long (shorter secrets cannot be kept out of logs)'],
+      ['secret_access_key', { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'abc' }, 'must be at least 4 characters long (shorter secrets cannot be kept out of logs)'],
+      ['session_token', { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'long-enough-secret', session_token: '' }, 'must not be empty'],
+    ])('%s', (field, credentials, message) => {
+      const found = problems({ ...minimal, credentials: { auth_type: 'access_key', ...credentials } });
+      expect(found).toEqual([{ path: `credentials.${field}`, message }]);
+    });
+
+    it('accepts secrets of 4 characters', () => {
+      expect(problems({ ...minimal, credentials: { auth_type: 'access_key', access_key_id: 'AKIA', secret_access_key: 'abcd', session_token: 'tokn' } })).toEqual([]);
+    });
+  });
+
   describe('folder rules', () => {
     it.each(['', 'exports', 'exports/product', 'exports/product/', 'a..b/c', 'données/été'])('accepts %j', (folder) => {
       expect(problems({ ...minimal, folder })).toEqual([]);

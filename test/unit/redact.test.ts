@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { MessageWriter } from '../../src/protocol/output.js';
 import { traceFor } from '../../src/protocol/trace.js';
 import { ConfigError } from '../../src/errors.js';
-import { Redactor, secretPropertyNames, secretValuesIn } from '../../src/redact.js';
+import { MIN_SECRET_LENGTH, Redactor, secretPropertyNames, secretValuesIn } from '../../src/redact.js';
+import { configProblems } from '../../src/config/validate.js';
+import { findLeaks } from '../../integration_tests/support/secrets.js';
 
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY+EXAMPLEKEY';
 const MASK = '**********';
@@ -44,6 +46,12 @@ describe('Redactor', () => {
     r.add(null);
     r.add('abc');
     expect(r.redact('abc is a b c')).toBe('abc is a b c');
+  });
+
+  it('masks a secret of 4 characters, the shortest a config may hold, wherever it occurs', () => {
+    expect(MIN_SECRET_LENGTH).toBe(4);
+    const r = new Redactor(['k3y!']);
+    expect(r.redact('{"message":"bad key k3y!","id":"k3y!"}')).toBe(`{"message":"bad key ${MASK}","id":"${MASK}"}`);
   });
 
   it('learns secrets obtained later (a session token from STS)', () => {
@@ -91,5 +99,42 @@ describe('redaction on stdout', () => {
     const msg = JSON.parse(text) as { trace: { error: { message: string; internal_message: string } } };
     expect(msg.trace.error.message).toBe(`The signature for ${MASK} does not match`);
     expect(msg.trace.error.internal_message).toBe(`url=${MASK}`);
+  });
+});
+
+describe('every configured secret is masked: shorter ones are refused by the spec', () => {
+  const spec = JSON.parse(readFileSync(new URL('../../spec/spec.json', import.meta.url), 'utf8')) as Record<string, any>;
+
+  it('gives every airbyte_secret field of spec/spec.json the minLength the redactor masks from', () => {
+    const lengths: Record<string, unknown> = {};
+    const visit = (node: Record<string, any>): void => {
+      for (const [name, prop] of Object.entries<Record<string, any>>(node.properties ?? {})) {
+        if (prop.airbyte_secret === true) lengths[name] = prop.minLength;
+        (prop.oneOf ?? []).forEach(visit);
+      }
+    };
+    visit(spec.connectionSpecification);
+    expect(Object.keys(lengths).length).toBeGreaterThan(0);
+    for (const [name, minLength] of Object.entries(lengths)) expect(minLength, name).toBe(MIN_SECRET_LENGTH);
+  });
+
+  it.each(['a', 'ab', 'abc'])('refuses a config whose secret_access_key is %j, without quoting it', (secret) => {
+    const found = configProblems(
+      { s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1', credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: secret } },
+      spec.connectionSpecification,
+    );
+    expect(found).toEqual([{ path: 'credentials.secret_access_key', message: expect.stringContaining('at least 4 characters') }]);
+  });
+});
+
+describe('the leak scan of the integration tests (integration_tests/support/secrets.ts)', () => {
+  it('looks for a secret of 4 characters or more wherever it occurs', () => {
+    expect(findLeaks({ stdout: 'x\nthe key k3y!1 is bad\n' }, [{ source: 'a test secret', value: 'k3y!' }])).toEqual(['a test secret (4 characters) appears in stdout, line 2']);
+  });
+
+  it('looks for a shorter secret only as a whole JSON string value, so that ordinary text does not match', () => {
+    const secrets = [{ source: 'a test secret', value: 'ab' }];
+    expect(findLeaks({ stdout: '{"message":"a bucket named ab-cd"}\n' }, secrets)).toEqual([]);
+    expect(findLeaks({ stdout: '{"secret_access_key":"ab"}\n' }, secrets)).toEqual(['a test secret (2 characters) appears in stdout, line 1']);
   });
 });
