@@ -26,6 +26,11 @@ export function describeEndpoint(endpoint: string | undefined, region: string): 
   return endpoint ? `the S3 endpoint ${endpoint}` : `Amazon S3 in region ${region}`;
 }
 
+/** A message that starts with a place ("the S3 endpoint …") starts with a capital. */
+export function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** The failures of the network below any AWS call; undefined when the error is not one. */
 export function networkError(f: ErrorFacts, where: string, settingHint: string, cause: unknown): ConnectorError | undefined {
   const code = f.networkCode;
@@ -48,7 +53,7 @@ export function networkError(f: ErrorFacts, where: string, settingHint: string, 
     );
   }
   if (isTimeout(f)) {
-    return new TransientError(`${where} did not answer in time${detail}. Check the network path to it (firewall, proxy) and ${settingHint}, then retry.`, { cause });
+    return new TransientError(`${capitalized(where)} did not answer in time${detail}. Check the network path to it (firewall, proxy) and ${settingHint}, then retry.`, { cause });
   }
   return new TransientError(`The connection to ${where} failed${detail}. Check the network path to it and ${settingHint}, then retry.`, { cause });
 }
@@ -117,10 +122,10 @@ export function classifyS3Error(err: unknown, ctx: S3ErrorContext): ConnectorErr
     );
   }
   if (isThrottling(f)) {
-    return new TransientError(`${where} is throttling requests and ${op} of ${target} did not get through after the SDK's retries${detail}. Retry later, or lower upload_concurrency.`, opts);
+    return new TransientError(`${capitalized(where)} is throttling requests and ${op} of ${target} did not get through after the SDK's retries${detail}. Retry later, or lower upload_concurrency.`, opts);
   }
   if (isTimeout(f)) return new TransientError(`${op} of ${target} timed out${detail}. Retry later; if it persists, check the network path to ${where}.`, opts);
-  if (isServerFault(f)) return new TransientError(`${where} failed ${op} of ${target} with a server error${detail}. Retry later.`, opts);
+  if (isServerFault(f)) return new TransientError(`${capitalized(where)} failed ${op} of ${target} with a server error${detail}. Retry later.`, opts);
 
   const code = f.code;
   if (code?.startsWith('KMS.') || code === 'KMSNotFoundException' || code === 'KMSDisabledException' || code === 'KMSInvalidStateException') {
@@ -190,7 +195,7 @@ export function classifyS3Error(err: unknown, ctx: S3ErrorContext): ConnectorErr
   if (f.status === 404 && WRITE_OPERATIONS.has(op)) {
     return config(`${op} of ${target} failed: not found. The bucket ${ctx.bucket} probably does not exist at ${where}; check s3_bucket_name${ctx.endpoint ? ' and s3_endpoint' : ''}`);
   }
-  if (f.name === 'AbortError') return new TransientError(`${op} of ${target} was aborted.`, opts);
+  if (f.name === 'AbortError') return new TransientError(`${op} of ${target} was aborted before it finished: the transfer is stopping (a signal, or another failure).`, opts);
   if (f.status !== undefined) return new SystemError(`${op} of ${target} failed: ${where} answered an unexpected error${detail}.`, opts);
   return new SystemError(`${op} of ${target} failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`, opts);
 }

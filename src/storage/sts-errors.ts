@@ -4,7 +4,7 @@
 
 import { ConfigError, ConnectorError, SystemError, TransientError } from '../errors.js';
 import { errorFacts, isServerFault, isThrottling, technicalDetail } from './error-facts.js';
-import { networkError } from './s3-errors.js';
+import { capitalized, networkError } from './s3-errors.js';
 
 export interface StsErrorContext {
   operation: 'AssumeRole' | 'AssumeRoleWithWebIdentity';
@@ -23,10 +23,15 @@ function where(ctx: StsErrorContext): string {
 
 function denied(ctx: StsErrorContext): string {
   if (ctx.operation === 'AssumeRoleWithWebIdentity') {
+    // Google (accounts.google.com) is built into AWS: no provider is registered for it, and its
+    // condition keys are accounts.google.com:sub and :oaud (docs/setup.md, option B).
     return (
-      `AssumeRoleWithWebIdentity of ${ctx.roleArn} was denied. The candidates are: (1) the role's trust policy does not allow the identity provider ` +
-      `that issued the token in ${ctx.tokenFile} (a Federated principal with sts:AssumeRoleWithWebIdentity); (2) its conditions on the token's audience (aud) or subject (sub) do not match; ` +
-      '(3) the identity provider is not registered with IAM (or its thumbprint is wrong)'
+      `AssumeRoleWithWebIdentity of ${ctx.roleArn} was denied. The candidates are: (1) the role's trust policy does not allow the issuer ` +
+      `of the token in ${ctx.tokenFile} as a Federated principal with sts:AssumeRoleWithWebIdentity ("accounts.google.com" for a Google token, ` +
+      "else the ARN of the issuer's IAM OIDC identity provider); (2) its conditions do not match the token: for Google, accounts.google.com:sub " +
+      '(the service account\'s unique ID) and accounts.google.com:oaud (the audience the token was requested for); for another issuer, ' +
+      '<issuer>:sub and <issuer>:aud; (3) for an issuer other than Google, it is not registered as an IAM OIDC identity provider, ' +
+      "the token's audience is not among the provider's audiences, or its thumbprint is wrong"
     );
   }
   const externalId = ctx.hasExternalId
@@ -56,8 +61,8 @@ export function classifyStsError(err: unknown, ctx: StsErrorContext): ConnectorE
         'Give the connector an identity that the role trusts',
     );
   }
-  if (isThrottling(f)) return new TransientError(`${where(ctx)} is throttling ${op} of ${ctx.roleArn}${detail}. Retry later.`, opts);
-  if (isServerFault(f)) return new TransientError(`${where(ctx)} failed ${op} of ${ctx.roleArn} with a server error${detail}. Retry later.`, opts);
+  if (isThrottling(f)) return new TransientError(`${capitalized(where(ctx))} is throttling ${op} of ${ctx.roleArn}${detail}. Retry later.`, opts);
+  if (isServerFault(f)) return new TransientError(`${capitalized(where(ctx))} failed ${op} of ${ctx.roleArn} with a server error${detail}. Retry later.`, opts);
 
   switch (f.code) {
     case 'AccessDenied':
@@ -81,10 +86,17 @@ export function classifyStsError(err: unknown, ctx: StsErrorContext): ConnectorE
       );
     case 'InvalidIdentityToken':
     case 'InvalidIdentityTokenException':
-      return config(`${op} of ${ctx.roleArn} failed: the token in ${ctx.tokenFile} was rejected as invalid (unknown issuer, bad signature or malformed). Check that its issuer is registered as an OIDC provider with IAM`);
+      return config(
+        `${op} of ${ctx.roleArn} failed: the token in ${ctx.tokenFile} was rejected as invalid (unknown issuer, bad signature or malformed). ` +
+          "Check that the file holds an OpenID Connect ID token (a JWT) of an issuer AWS trusts: Google's (accounts.google.com) is built in; " +
+          'any other issuer must be registered as an IAM OIDC identity provider',
+      );
     case 'IDPRejectedClaim':
     case 'IDPRejectedClaimException':
-      return config(`${op} of ${ctx.roleArn} failed: the identity provider rejected the token's claims. Check the token in ${ctx.tokenFile} and the provider's settings`);
+      return config(
+        `${op} of ${ctx.roleArn} failed: the identity provider rejected the token's claims. Check the token in ${ctx.tokenFile} ` +
+          '(its audience and subject) and the settings of the identity provider that issued it',
+      );
     case 'IDPCommunicationError':
     case 'IDPCommunicationErrorException':
       return new TransientError(`${op} of ${ctx.roleArn} failed: STS could not reach the token's identity provider${detail}. Retry later.`, opts);
@@ -94,7 +106,11 @@ export function classifyStsError(err: unknown, ctx: StsErrorContext): ConnectorE
     case 'MalformedPolicyDocumentException':
     case 'PackedPolicyTooLarge':
     case 'PackedPolicyTooLargeException':
-      return new SystemError(`${op} of ${ctx.roleArn} failed${detail}.`, opts);
+      return new SystemError(
+        `${op} of ${ctx.roleArn} failed${detail}: STS refused the session's policies or tags as malformed or too large. The connector sends none itself; ` +
+          'session tags passed by the identity provider can be too many. Retry, and report it if it persists.',
+        opts,
+      );
     case 'ValidationError':
     case 'InvalidParameterValue':
     case 'InvalidInput':
@@ -108,7 +124,9 @@ export function classifyStsError(err: unknown, ctx: StsErrorContext): ConnectorE
     case 400:
       return config(
         op === 'AssumeRoleWithWebIdentity'
-          ? `${op} of ${ctx.roleArn} was refused: the token in ${ctx.tokenFile} is not accepted (issuer not registered as an OIDC provider, wrong audience, bad signature or expired), or the role's trust policy does not allow it`
+          ? `${op} of ${ctx.roleArn} was refused: the token in ${ctx.tokenFile} is not accepted (expired, bad signature, an issuer other than Google not registered as an IAM OIDC identity provider, ` +
+            "or an audience the provider does not list), or the role's trust policy does not allow it (its Federated principal, and its conditions on " +
+            'accounts.google.com:sub and :oaud for Google, <issuer>:sub and :aud otherwise)'
           : `${op} of ${ctx.roleArn} was refused as invalid. Check role_arn, external_id and role_session_name`,
       );
   }

@@ -86,7 +86,7 @@ describe('check', () => {
     const { target: t, calls } = target(cfg, { op: 'CompleteMultipartUpload', code: 'InternalError', status: 500 });
     const status = await checkConnection(cfg, t, deps);
     expect(status.status).toBe('FAILED');
-    expect(status.message).toMatch(/^the S3 endpoint http:\/\/127\.0\.0\.1:9 failed CompleteMultipartUpload/);
+    expect(status.message).toMatch(/^The S3 endpoint http:\/\/127\.0\.0\.1:9 failed CompleteMultipartUpload/);
     expect(calls.map((c) => c.op)).toEqual(['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload']);
   });
 

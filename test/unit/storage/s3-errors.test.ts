@@ -191,8 +191,19 @@ describe('classifyStsError', () => {
     const expired = classifyStsError(stsError('ExpiredTokenException', 400), webIdentity);
     expect(expired).toBeInstanceOf(ConfigError);
     expect(expired.message).toContain('the token in /var/run/token has expired');
-    expect(classifyStsError(stsError('InvalidIdentityToken', 400), webIdentity).message).toContain('OIDC provider');
+    expect(classifyStsError(stsError('InvalidIdentityToken', 400), webIdentity).message).toContain('registered as an IAM OIDC identity provider');
     expect(classifyStsError(stsError('IDPCommunicationError', 400), webIdentity)).toBeInstanceOf(TransientError);
+  });
+
+  it('names Google\'s condition keys for web identity, where no provider is registered (docs/setup.md, option B)', () => {
+    for (const e of [classifyStsError(stsError('AccessDenied', 403), webIdentity), classifyStsError(stsError('Unknown', 403), webIdentity)]) {
+      expect(e.message).toContain('"accounts.google.com" for a Google token');
+      expect(e.message).toContain('accounts.google.com:sub');
+      expect(e.message).toContain('accounts.google.com:oaud');
+      expect(e.message).toContain('for an issuer other than Google, it is not registered');
+    }
+    expect(classifyStsError(stsError('Unknown', 400), webIdentity).message).toContain('accounts.google.com:sub and :oaud for Google');
+    expect(classifyStsError(stsError('InvalidIdentityToken', 400), webIdentity).message).toContain("Google's (accounts.google.com) is built in");
   });
 
   it('reports missing base credentials as a config error that says where they are looked for', () => {
