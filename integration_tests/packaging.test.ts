@@ -1,12 +1,12 @@
 // The runtime stage of the Dockerfile, without Docker: after `npm run build`, the files it copies
 // exist, the npm package holds dist/ and spec/ and no sources or tests, every module dist/ loads
-// is a production dependency, and the entrypoint answers `spec` (and `check`) from a layout that
-// has the production dependencies only, as `npm ci --omit=dev` leaves it. The static half
+// is a production dependency, and the entrypoint answers `spec` (and `check`) from a directory
+// where `npm ci --omit=dev` installed the production dependencies, as the runtime stage does. The static half
 // (labels, entrypoint, user, build context) is test/unit/packaging.test.ts.
 
 import { execFile } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -62,20 +62,41 @@ function isolatedBase(): string {
 describe('the package as the Docker runtime stage installs it', () => {
   let prodRoot: string;
 
-  beforeAll(() => {
-    // /airbyte of the image: package.json, dist/, spec/, and a node_modules that holds only the
-    // top-level packages that `npm ci --omit=dev` installs (the lock's entries not marked dev).
+  beforeAll(async () => {
+    // /airbyte of the image: package.json, package-lock.json, dist/ and spec/, then the runtime
+    // stage's own `npm ci --omit=dev`, for real: a real node_modules holds exactly what the lock
+    // installs for production, transitive dependencies included (symlinks into the development
+    // node_modules would let Node find packages there). --offline: from the npm cache that the
+    // development install filled; no registry is reached.
     prodRoot = mkdtempSync(join(isolatedBase(), 'dse-prod-layout-'));
-    for (const entry of ['package.json', 'dist', 'spec']) cpSync(join(ROOT, entry), join(prodRoot, entry), { recursive: true });
-    for (const [path, meta] of Object.entries(lock.packages)) {
-      if (!/^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) || meta.dev) continue;
-      const installed = join(ROOT, path);
-      if (!existsSync(installed)) continue; // an optional package for another platform
-      mkdirSync(dirname(join(prodRoot, path)), { recursive: true });
-      symlinkSync(installed, join(prodRoot, path), 'dir');
+    for (const entry of ['package.json', 'package-lock.json', 'dist', 'spec']) cpSync(join(ROOT, entry), join(prodRoot, entry), { recursive: true });
+    try {
+      await run('npm', ['ci', '--omit=dev', '--offline', '--no-audit', '--no-fund'], {
+        cwd: prodRoot,
+        env: { ...process.env, NODE_ENV: 'production', npm_config_update_notifier: 'false' },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`npm ci --omit=dev --offline failed in ${prodRoot} (is the npm cache filled by \`npm ci\`?): ${e.stderr || e.stdout || e.message}`);
     }
-  });
+  }, 300_000);
   afterAll(() => rmSync(prodRoot, { recursive: true, force: true }));
+
+  it('installs exactly the production packages of the lock, and none of the dev ones', () => {
+    const expected = Object.entries(lock.packages)
+      .filter(([path, meta]) => path.startsWith('node_modules/') && !meta.dev)
+      .map(([path]) => path)
+      .filter((path) => existsSync(join(ROOT, path))); // optional packages of other platforms are in neither
+    const installed = expected.filter((path) => existsSync(join(prodRoot, path, 'package.json')));
+    expect(installed).toEqual(expected);
+    // Dev-only packages (the lock marks them dev; a devDependency that a production package also
+    // needs, such as @smithy/signature-v4, is not marked and is installed).
+    const devOnly = Object.entries(lock.packages).filter(([path, meta]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) && meta.dev).map(([path]) => path);
+    expect(devOnly).toEqual(expect.arrayContaining(['node_modules/vitest', 'node_modules/typescript']));
+    expect(devOnly.filter((path) => existsSync(join(prodRoot, path)))).toEqual([]);
+    expect(lstatSync(join(prodRoot, 'node_modules', '@duckdb', 'node-api')).isSymbolicLink()).toBe(false);
+  });
 
   it('has, after `npm run build`, the files the runtime stage copies', () => {
     expect(existsSync(join(ROOT, 'dist/main.js')), 'dist/main.js: run `npm run build` first').toBe(true);
