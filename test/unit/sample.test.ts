@@ -40,11 +40,15 @@ describe('integration_tests/sample', () => {
     expect(new Set(records.map((r) => r.emitted_at)).size).toBe(records.length);
   });
 
-  it('sample_config.json is a valid config once its placeholder keys are filled in', () => {
+  it('sample_config.json is a valid config for the test radosgw started with its defaults (start.sh)', () => {
     const config = JSON.parse(read('sample_config.json')) as Record<string, any>;
-    expect(config.credentials.access_key_id).toMatch(/^REPLACE_WITH_/);
-    const filled = { ...config, credentials: { ...config.credentials, access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret' } };
-    expect(configProblems(filled, connectionSpecification())).toEqual([]);
+    expect(configProblems(config, connectionSpecification())).toEqual([]);
+    const startSh = readFileSync(resolve(import.meta.dirname, '../../scripts/s3-test-server/start.sh'), 'utf8');
+    expect(startSh).toContain('RGW_PORT=${RGW_PORT:-7480}');
+    expect(config.s3_endpoint).toBe('http://127.0.0.1:7480');
+    expect(startSh).toContain(`--access-key=${config.credentials.access_key_id} --secret-key=${config.credentials.secret_access_key}`);
+    // How it is used is written next to it.
+    expect(read('README.md')).toContain('node dist/main.js check --config integration_tests/sample/sample_config.json');
   });
 });
 
