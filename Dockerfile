@@ -13,6 +13,12 @@ RUN npm run build
 FROM node:22-bookworm-slim AS runtime
 LABEL io.airbyte.name="airbyte/destination-s3-export"
 LABEL io.airbyte.version="0.1.0"
+# tini (Debian's, 270 kB) runs as PID 1 and forwards signals to node. The kernel gives PID 1 no
+# default signal actions: node as PID 1 would ignore SIGTERM wherever it installs no handler
+# (spec, check; write has its own), so `docker stop` or a pod deletion would wait for SIGKILL.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /airbyte
 COPY package.json package-lock.json ./
@@ -23,5 +29,6 @@ COPY spec ./spec
 # TMPDIR (default /tmp); mount a volume there sized for temp_disk_budget_mb (docs/operations.md).
 # Numeric user: the base image's `node` user, so that runAsNonRoot can verify it.
 USER 1000:1000
+# AIRBYTE_ENTRYPOINT is what Airbyte's launcher runs inside its own wrapper (which is PID 1 then).
 ENV AIRBYTE_ENTRYPOINT="node /airbyte/dist/main.js"
-ENTRYPOINT ["node", "/airbyte/dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/airbyte/dist/main.js"]

@@ -128,12 +128,14 @@ describe('Dockerfile', () => {
     expect(metadata.data.dockerImageTag).toBe(pkg.version);
   });
 
-  it('runs the package bin from /airbyte as ENTRYPOINT and as AIRBYTE_ENTRYPOINT', () => {
+  it('runs the package bin from /airbyte under tini as ENTRYPOINT, and as AIRBYTE_ENTRYPOINT', () => {
     const workdir = all(runtime, 'WORKDIR').at(-1);
     expect(workdir).toBe('/airbyte');
     const main = `${workdir}/${pkg.bin['destination-s3-export']!.replace(/^\.\//, '')}`;
     expect(main).toBe('/airbyte/dist/main.js');
-    expect(JSON.parse(all(runtime, 'ENTRYPOINT').at(-1)!)).toEqual(['node', main]);
+    // tini is PID 1, so that SIGTERM reaches node (PID 1 has no default signal actions).
+    expect(JSON.parse(all(runtime, 'ENTRYPOINT').at(-1)!)).toEqual(['/usr/bin/tini', '--', 'node', main]);
+    expect(all(runtime, 'RUN').join('\n')).toMatch(/apt-get install -y --no-install-recommends tini\b[\s\S]*rm -rf \/var\/lib\/apt\/lists/);
     expect(merged(runtime, 'ENV').AIRBYTE_ENTRYPOINT).toBe(`node ${main}`);
   });
 
