@@ -2,7 +2,7 @@
 // package.json (version, name, license), spec/spec.json (documentation URL, capabilities) and
 // Airbyte's metadata format (metadataSpecVersion 1.0: required keys, no unknown keys, enums).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -56,6 +56,40 @@ describe('metadata.yaml', () => {
     expect(data.supportsNormalization ?? false).toBe(spec.supportsNormalization);
     // DESIGN §6: generations are honoured, so refreshes are supported.
     expect(data.supportsRefreshes).toBe(true);
+  });
+
+  it('points every project URL at one repository, whose files they name exist', () => {
+    const urls = [String(data.documentationUrl), spec.documentationUrl, JSON.parse(read('spec/manifest.schema.json')).$id as string];
+    const REPO = /^https:\/\/github\.com\/([^/]+\/[^/]+)\/blob\/main\/(.+)$/;
+    const repos = new Set<string>();
+    for (const url of urls) {
+      const m = REPO.exec(url);
+      expect(m, url).not.toBeNull();
+      repos.add(m![1]!);
+      expect(existsSync(resolve(ROOT, m![2]!)), url).toBe(true);
+    }
+    expect([...repos]).toEqual(['airbytehq/destination-s3-export']);
+    // The repository is named like the image and the issue label.
+    expect(`airbytehq/${pkg.name}`).toBe([...repos][0]);
+  });
+
+  it('asks the sync container for the memory that docs/operations.md recommends, in Airbyte\'s resourceRequirements format', () => {
+    const requirements = data.resourceRequirements as { default?: unknown; jobSpecific: { jobType: string; resourceRequirements: Record<string, string> }[] };
+    expect(Object.keys(requirements).every((k) => ['default', 'jobSpecific'].includes(k))).toBe(true);
+    const JOB_TYPES = ['get_spec', 'check_connection', 'discover_schema', 'sync', 'reset_connection', 'connection_updater', 'replicate'];
+    for (const job of requirements.jobSpecific) {
+      expect(JOB_TYPES).toContain(job.jobType);
+      for (const [key, value] of Object.entries(job.resourceRequirements)) {
+        expect(['cpu_request', 'cpu_limit', 'memory_request', 'memory_limit']).toContain(key);
+        expect(value, key).toMatch(/^\d+(\.\d+)?(Ki|Mi|Gi|m)?$/);
+      }
+    }
+    const sync = requirements.jobSpecific.find((j) => j.jobType === 'sync')!.resourceRequirements;
+    // docs/operations.md, Measured figures: "recommended container memory request / limit | 768 MiB / 1 GiB"
+    const row = /\| recommended container memory request \/ limit \| (\d+) (MiB|GiB) \/ (\d+) (MiB|GiB)/.exec(read('docs/operations.md'));
+    expect(row, 'the recommendation row of docs/operations.md').not.toBeNull();
+    const quantity = (n: string, unit: string): string => `${n}${unit === 'MiB' ? 'Mi' : 'Gi'}`;
+    expect(sync).toEqual({ memory_request: quantity(row![1]!, row![2]!), memory_limit: quantity(row![3]!, row![4]!) });
   });
 
   it('uses values the format allows for stage, support level, tags and test suites', () => {
