@@ -250,6 +250,28 @@ describe('check fails with a message naming the cause', () => {
     expect(run.message).toContain('sse_kms');
   });
 
+  it('for an SSE-C setting given as a string, or a customer key under credentials', async () => {
+    const customerKey = 'c3NlLWMtY3VzdG9tZXIta2V5LW1hdGVyaWFsLTAwMDI=';
+    secrets.add(customerKey);
+    const asString = await check(accessKeyConfig('any-bucket', { encryption: 'sse_c' }));
+    const underCredentials = await check({ ...accessKeyConfig('any-bucket'), credentials: { auth_type: 'default_chain', sse_customer_key: customerKey } });
+    for (const run of [asString, underCredentials]) {
+      expect(run.status).toBe('FAILED');
+      expect(run.message).toContain('SSE-C (customer-provided encryption keys) is not supported. Use encryption mode "sse_s3"');
+      expect(run.message).not.toContain('must be an object');
+      expect(run.message).not.toContain('not a known setting');
+    }
+    expect(underCredentials.message).toContain('Remove credentials.sse_customer_key.');
+  });
+
+  it('for a secret shorter than 4 characters, which is refused without being quoted', async () => {
+    // The scan of every run (support/secrets.ts) looks for a short secret as a whole JSON value.
+    const run = await check(accessKeyConfig('any-bucket', { credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'k9' } }));
+    expect(run.status).toBe('FAILED');
+    expect(run.message).toContain('credentials.secret_access_key: must be at least 4 characters long (shorter secrets cannot be kept out of logs)');
+    expect(run.result.lines.join('\n')).not.toContain('"k9"');
+  });
+
   it('for a user whose bucket policy denies s3:DeleteObject, naming s3:DeleteObject and the objects left behind', async () => {
     const bucket = await freshBucket('check-nodelete');
     const user = await createUser('nodelete');
