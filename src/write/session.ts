@@ -34,6 +34,16 @@ export interface SessionDeps {
   log(level: 'INFO' | 'WARN', message: string): void;
 }
 
+/**
+ * Where a spool with no state boundary in sight is cut at once: one row group (an eighth of the
+ * target) short of the hard bound, twice the target (DESIGN §3). The converter splits only past
+ * the hard bound itself; the margin keeps a file whose estimate was a little low (the ratio is
+ * the previous file's) from being split there into a full file and a sliver.
+ */
+export function hardCutBytes(targetFileBytes: number): number {
+  return 2 * targetFileBytes - targetFileBytes / 8;
+}
+
 type Json = Record<string, unknown>;
 const isBatch = (item: InputLine | readonly InputLine[]): item is readonly InputLine[] => Array.isArray(item);
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -161,7 +171,7 @@ export class WriteSession {
     this.openSpoolBytes += spool.bytes - before;
     const estimate = sink.estimatedOutputBytes;
     const target = this.d.limits.targetFileBytes;
-    if (estimate >= 2 * target) this.cut(sink, 'hard-size');
+    if (estimate >= hardCutBytes(target)) this.cut(sink, 'hard-size');
     else if (estimate >= target) sink.due = true;
     if (this.openSpoolBytes > this.d.limits.spoolBudgetBytes) this.cutLargest();
   }
