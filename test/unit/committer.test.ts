@@ -15,14 +15,15 @@ import { CopyConverter, MemoryStore } from '../support/fakes.js';
 
 /** A store whose uploads of `slow/…` wait for release() and of `bad/…` fail; abort signals are ignored (as when the whole body was sent). */
 class GatedStore extends MemoryStore {
-  release!: () => void;
-  private readonly gate = new Promise<void>((r) => (this.release = r));
+  constructor() {
+    super();
+    this.hold((key) => key.startsWith('slow/'));
+  }
   override async upload(key: string, body: Readable, options: UploadOptions): Promise<UploadResult> {
     if (key.startsWith('bad/')) {
       for await (const _ of body) void _;
       throw new Error('AccessDenied');
     }
-    if (key.startsWith('slow/')) await this.gate;
     return super.upload(key, body, options);
   }
 }

@@ -84,6 +84,21 @@ describe('StateTracker', () => {
     ]);
   });
 
+  it('neededByHeld(receivedBy) names only what the states received by then wait on', () => {
+    const t = new StateTracker();
+    t.onRecord('a');
+    t.onState(streamState('a', 1), 2, 'STREAM', 'a', 1_000);
+    t.onRecord('a');
+    t.onRecord('b');
+    t.onState(globalState(1), 5, 'GLOBAL', undefined, 2_000);
+    expect([...t.neededByHeld(1_500)]).toEqual([['a', 1]]);
+    expect([...t.neededByHeld(2_000)]).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
+    expect([...t.neededByHeld(999)]).toEqual([]);
+  });
+
   it('refuses a committed count that goes backwards', () => {
     const t = new StateTracker();
     t.onCommitted('a', 2);
