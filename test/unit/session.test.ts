@@ -97,6 +97,11 @@ describe('WriteSession', () => {
     await h.committer.idle();
     expect(h.echoed.map((l) => JSON.parse(l).state.stream.stream_state.n)).toEqual([1, 1, 2]);
     expect(h.echoed.map(countOf)).toEqual([1, 1, 1]);
+    // When each state was echoed, its stream's manifest already listed the records it covers
+    // (a: 1, b: 1, a: 2), and no manifest listed a file before its upload had finished.
+    const covers: [string, number][] = [['a', 1], ['b', 1], ['a', 2]];
+    covers.forEach(([model, records], i) => expect(h.listedAtEcho[i]!.get(model) ?? 0, `state ${i} of ${model}`).toBeGreaterThanOrEqual(records));
+    expect(h.listedBeforeUpload).toEqual([]);
     expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);
     expect(storedRecords(h.store, 'b/')).toEqual([0]);
   });
