@@ -143,15 +143,32 @@ export class Committer {
 
   private commitInOrder(job: FileJob, files: ConvertedFile[]): Promise<void> {
     const sink = job.sink;
+    /** Converted files whose upload has not started (uploadOne removes the others). */
+    const notStarted = new Set(files);
     const commit = sink.commitTail.then(async () => {
       if (this.failure) throw this.failure;
-      for (const file of files) await this.uploadOne(sink, file);
+      for (const file of files) {
+        notStarted.delete(file);
+        await this.uploadOne(sink, file);
+      }
       await this.deps.writeManifest(sink);
       sink.committedRecords = job.recordsEnd;
       this.deps.onCommitted(sink, job.recordsEnd);
     });
     sink.commitTail = commit.catch(() => undefined);
-    return commit;
+    // A commit stopped by a failure (its own, or an earlier one) still frees its temp disk.
+    return commit.catch(async (err: unknown) => {
+      await this.discard([...notStarted]);
+      throw err;
+    });
+  }
+
+  private async discard(files: ConvertedFile[]): Promise<void> {
+    for (const file of files) {
+      this.backlogBytes -= file.bytes;
+      await rm(file.path, { force: true });
+    }
+    this.notify();
   }
 
   private async uploadOne(sink: StreamSink, file: ConvertedFile): Promise<void> {

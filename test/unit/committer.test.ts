@@ -2,16 +2,16 @@
 // onFailure tells of the first failure at once; settled() waits for a commit still in flight
 // after a failure, so that the final manifests are written after it.
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { streamKey, type ConfiguredAirbyteStream } from '../../src/protocol/messages.js';
 import type { UploadOptions, UploadResult } from '../../src/storage/port.js';
-import { Committer } from '../../src/write/committer.js';
+import { Committer, type CommitterDeps } from '../../src/write/committer.js';
 import { StreamSink } from '../../src/write/sink.js';
-import { CopyConverter, MemoryStore } from '../support/fakes.js';
+import { CopyConverter, MemoryStore, until } from '../support/fakes.js';
 
 /** A store whose uploads of `slow/…` wait for release() and of `bad/…` fail; abort signals are ignored (as when the whole body was sent). */
 class GatedStore extends MemoryStore {
@@ -36,6 +36,22 @@ function sinkFor(name: string, dir: string, index: number): StreamSink {
 }
 
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+
+const recordLine = (name: string, id: number) => JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id, pad: 'x'.repeat(100) }, emitted_at: 1 } });
+
+function committerWith(store: MemoryStore, dir: string, deps: Partial<CommitterDeps> = {}): Committer {
+  return new Committer({
+    store,
+    outDir: dir,
+    targetFileBytes: 1 << 30,
+    maxParallelUploads: 4,
+    dataKey: (sink, part) => `${sink.model}/part-${part}.jsonl`,
+    writeManifest: async () => undefined,
+    onCommitted: () => undefined,
+    log: () => undefined,
+    ...deps,
+  });
+}
 
 describe('Committer after a failure', () => {
   it('tells of the first failure once, and settled() waits for a commit that completes after it', async () => {
@@ -65,7 +81,7 @@ describe('Committer after a failure', () => {
 
     let settled = false;
     const done = committer.settled().then(() => (settled = true));
-    await tick(50);
+    await until(() => store.waiting === 1, 'the slow upload waits');
     expect(settled).toBe(false); // the slow upload is still in flight
     store.release();
     await done;
@@ -73,5 +89,37 @@ describe('Committer after a failure', () => {
     expect(manifests).toEqual(['slow:1']);
     expect(committed).toEqual(['slow']);
     expect([...store.objects.keys()]).toEqual(['slow/part-0.jsonl']);
+  });
+});
+
+describe('Committer temp files', () => {
+  it('removes each spool and converted file once its commit is done', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'committer-test-'));
+    const committer = committerWith(new MemoryStore(), dir);
+    const sink = sinkFor('a', dir, 0);
+    committer.submit(sink.cut('end')!);
+    sink.openSpool(1).append(recordLine('a', 2));
+    committer.submit(sink.cut('end')!);
+    await committer.idle();
+    expect(sink.files).toHaveLength(2);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(committer.backlogBytes).toBe(0);
+  });
+
+  it('removes the spools and converted files of commits that a failure stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'committer-test-'));
+    const store = new GatedStore();
+    const committer = committerWith(store, dir);
+    // three files of a stream whose first upload fails: the second is converted while the first
+    // uploads, the third may still be queued
+    const bad = sinkFor('bad', dir, 0);
+    for (let i = 0; i < 3; i++) {
+      bad.openSpool(i).append(recordLine('bad', i));
+      committer.submit(bad.cut('end')!);
+    }
+    await expect(committer.idle()).rejects.toThrow('AccessDenied');
+    await committer.settled();
+    await until(() => readdirSync(dir).length === 0, `temp files removed (left: ${readdirSync(dir).join(', ')})`);
+    expect(store.objects.size).toBe(0);
   });
 });

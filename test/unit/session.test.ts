@@ -8,7 +8,7 @@ import { Committer } from '../../src/write/committer.js';
 import { WriteSession, type SessionLimits } from '../../src/write/session.js';
 import { StreamSink, type CutReason } from '../../src/write/sink.js';
 import { StateTracker } from '../../src/write/states.js';
-import { CopyConverter, MemoryStore } from '../support/fakes.js';
+import { CopyConverter, MemoryStore, until } from '../support/fakes.js';
 
 const record = (stream: string, i: number) =>
   JSON.stringify({ type: 'RECORD', record: { stream, data: { id: i, pad: 'x'.repeat(50) }, emitted_at: 1_700_000_000_000 + i } });
@@ -215,6 +215,61 @@ describe('WriteSession', () => {
     expect(h.echoed.map((l) => JSON.parse(l).state.global.shared_state.n)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     expect(h.echoed.map(countOf)).toEqual(Array.from({ length: 300 }, () => 20));
     for (const name of names) expect(storedRecords(h.store, `${name}/`)).toHaveLength(300);
+  });
+
+  it('holds a LEGACY state (a STATE without type) until the records of every stream are durable', async () => {
+    const h = harness(['a', 'b']);
+    h.store.hold((key) => key.startsWith('b/'));
+    h.take(record('a', 0), record('b', 0), record('a', 1), '{"type":"STATE","state":{"data":{"cursor":1}}}');
+    h.session.finishAll();
+    const a = h.sinks.get(streamKey('a'))!;
+    await until(() => a.committedRecords === 2 && h.store.waiting === 1, "a's file committed, b's upload waiting");
+    expect(h.echoed).toEqual([]); // a is durable, b is not
+    h.store.release();
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(1);
+    expect(JSON.parse(h.echoed[0]!).state.data.cursor).toBe(1);
+    expect(countOf(h.echoed[0]!)).toBe(3);
+  });
+
+  it('when the open spools pass their temp-disk share, cuts the largest at once, mid-state', async () => {
+    const lineBytes = Buffer.byteLength(record('a', 0)) + 1;
+    const h = harness(['a', 'b'], { spoolBudgetBytes: 10 * lineBytes });
+    h.take(record('b', 0), record('b', 1), state('b', 2));
+    for (let i = 0; i < 8; i++) h.take(record('a', i));
+    expect(h.cuts).toEqual([]); // 10 lines: at the budget, not past it
+    h.take(record('a', 8));
+    expect(h.cuts).toEqual([{ stream: 'a', reason: 'budget', recordsEnd: 9 }]);
+    expect(h.sinks.get(streamKey('b'))!.spool!.records).toBe(2); // the smaller spool stays open
+    h.take(record('a', 9));
+    expect(h.cuts).toHaveLength(1); // the share counts what is open now
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(storedRecords(h.store, 'a/').sort((x, y) => x - y)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
+  it('stops reading while the pipeline holds more than its temp-disk share, and resumes once uploads free it', async () => {
+    const lineBytes = Buffer.byteLength(record('a', 0)) + 1;
+    // a file is due past 5 lines; the backlog's share is 2 lines: the file's spool passes it,
+    // and so does its converted output (about half a line a record) until it is uploaded
+    const h = harness(['a'], { targetFileBytes: 5 * lineBytes, backlogBudgetBytes: 2 * lineBytes });
+    h.store.hold();
+    const lines: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      lines.push(record('a', i));
+      if (i % 6 === 5) lines.push(state('a', i));
+    }
+    const reading = h.session.consume(h.feed(lines));
+    await until(() => h.store.waiting === 1, 'the first upload waits');
+    // the reader stopped after the state that cut the first file (line 7)
+    expect(h.tracker.receivedOf(streamKey('a'))).toBe(6);
+    expect(h.committer.backlogBytes).toBeGreaterThan(2 * lineBytes);
+    h.store.release();
+    await reading;
+    expect(h.tracker.receivedOf(streamKey('a'))).toBe(20);
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(3);
   });
 
   it('on exit, finishes what held states wait on and drops the unconfirmed tail', async () => {
