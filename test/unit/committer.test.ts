@@ -2,12 +2,13 @@
 // onFailure tells of the first failure at once; settled() waits for a commit still in flight
 // after a failure, so that the final manifests are written after it.
 
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { streamKey, type ConfiguredAirbyteStream } from '../../src/protocol/messages.js';
+import type { ConvertOptions, ConvertedFile } from '../../src/formats/format.js';
 import type { UploadOptions, UploadResult } from '../../src/storage/port.js';
 import { Committer, type CommitterDeps } from '../../src/write/committer.js';
 import { StreamSink } from '../../src/write/sink.js';
@@ -51,6 +52,16 @@ function committerWith(store: MemoryStore, dir: string, deps: Partial<CommitterD
     log: () => undefined,
     ...deps,
   });
+}
+
+/** A converter that records the committer's backlog when each conversion starts. */
+class WatchedConverter extends CopyConverter {
+  readonly backlogAtStart: number[] = [];
+  committer!: Committer;
+  override async convert(spoolPath: string, options: ConvertOptions): Promise<ConvertedFile[]> {
+    this.backlogAtStart.push(this.committer.backlogBytes);
+    return super.convert(spoolPath, options);
+  }
 }
 
 describe('Committer after a failure', () => {
@@ -121,5 +132,54 @@ describe('Committer temp files', () => {
     await committer.settled();
     await until(() => readdirSync(dir).length === 0, `temp files removed (left: ${readdirSync(dir).join(', ')})`);
     expect(store.objects.size).toBe(0);
+  });
+});
+
+describe('Committer temp-disk backlog', () => {
+  it("reserves a conversion's output before it is written: twice the spool at first, then the learned ratio with a margin", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'committer-test-'));
+    const converter = new WatchedConverter();
+    const configured = { stream: { name: 'a', json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' } as ConfiguredAirbyteStream;
+    const sink = new StreamSink(streamKey('a'), configured, 'a', converter, dir, 0);
+    const committer = committerWith(new MemoryStore(), dir);
+    converter.committer = committer;
+    const spoolBytes: number[] = [];
+    for (let file = 0; file < 2; file++) {
+      for (let i = 0; i < 50; i++) sink.openSpool(file * 50).append(recordLine('a', i));
+      spoolBytes.push(sink.spool!.bytes);
+      committer.submit(sink.cut('end')!);
+      await committer.idle();
+    }
+    const [first, second] = spoolBytes as [number, number];
+    // the spool itself, plus its reserved output
+    expect(converter.backlogAtStart[0]).toBe(first + 2 * first);
+    expect(sink.outputRatio).toBeLessThan(1);
+    expect(converter.backlogAtStart[1]).toBe(second + Math.ceil(second * sink.outputRatio * 1.25));
+    expect(committer.backlogBytes).toBe(0);
+  });
+
+  it('counts the tail of a spool cut at a state boundary until the spool is truncated', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'committer-test-'));
+    const store = new MemoryStore();
+    store.hold();
+    const committer = committerWith(store, dir);
+    const sink = sinkFor('a', dir, 0);
+    const spool = sink.spool!;
+    for (let i = 1; i < 10; i++) spool.append(recordLine('a', i));
+    const boundary = spool.mark;
+    for (let i = 10; i < 15; i++) spool.append(recordLine('a', i));
+    const total = spool.bytes;
+    const job = sink.cut('timer', boundary)!;
+    committer.submit(job);
+    // both on disk: the spool up to the boundary, and the tail it still holds
+    expect(committer.backlogBytes).toBe(total);
+    await job.ready;
+    await until(() => store.waiting === 1, 'the upload waits');
+    // the spool converted and removed: what is left is its output, waiting for its upload
+    const [output] = readdirSync(dir).filter((n) => n.startsWith('copy-'));
+    expect(committer.backlogBytes).toBe(readFileSync(join(dir, output!)).length);
+    store.release();
+    await committer.idle();
+    expect(committer.backlogBytes).toBe(0);
   });
 });
