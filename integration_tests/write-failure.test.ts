@@ -1,7 +1,11 @@
 // write: the bucket's write permission is removed in the middle of a sync.
+// The files here are small (single PutObjects), and a policy that denies s3:PutObject denies
+// CreateMultipartUpload too, so no multipart upload can be left behind by this test: aborting
+// multipart uploads on a failure is checked in reliability/faults.test.ts ("a fault that
+// persists on UploadPart aborts every multipart upload (none left behind)").
 
 import { describe, expect, it } from 'vitest';
-import { ListMultipartUploadsCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { startCli, tempJson } from './support/cli.js';
 import { getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
 import { accessKeyConfig, catalog, recordLine, streamStateLine } from './support/messages.js';
@@ -15,7 +19,7 @@ function policy(bucket: string, uid: string, denyPut: boolean): string {
 }
 
 describe('write when S3 refuses mid-sync', () => {
-  it('keeps the earlier checkpoints listed and readable, leaves no multipart upload and reports a config error', async () => {
+  it('keeps the earlier checkpoints listed and readable, echoes no later state and reports a config error naming s3:PutObject', async () => {
     const server = s3Server();
     const bucket = await freshBucket('write-revoked');
     const user = await createUser('writer');
@@ -67,7 +71,5 @@ describe('write when S3 refuses mid-sync', () => {
       const expected = Array.from({ length: 100 }, (_, i) => i).filter((i) => (name === 'a' ? i % 2 === 1 : i % 2 === 0));
       for (const id of expected) expect(ids).toContain(id);
     }
-    const uploads = await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-    expect(uploads.Uploads ?? []).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { runCli, tempJson } from './support/cli.js';
+import { runCli, startCli, tempJson } from './support/cli.js';
 import { getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
 import { accessKeyConfig, catalog, recordLine, streamStateLine } from './support/messages.js';
 import { freshBucket, s3Server } from './support/server.js';
@@ -41,6 +41,58 @@ describe('write layout', () => {
       if (i < m.files.length - 1) expect(boundaries.has(end), `file ${i} ends after record ${end}`).toBe(true);
     });
     for (const f of m.files) ids.push(...(await parquetRows(await getObject(bucket, f.key))).map((r) => Number(r.id)));
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+
+  it('cuts files only at state boundaries once the output ratio is learned from earlier files (paced input)', async () => {
+    // The audit's case: stdin that arrives while earlier files are converted, so that the session
+    // estimates each spool's output with the ratio learned from the previous file. A converter
+    // that split again at file_size_mb then cut every file a little past its target, mid-state.
+    const bucket = await freshBucket('write-paced');
+    const config = tempJson('config.json', accessKeyConfig(s3Server(), bucket, { file_size_mb: 1 }));
+    const cat = tempJson('catalog.json', catalog([{ name: 'events', properties: { id: { type: 'integer' }, blob: { type: 'string' } } }]));
+    const boundaries = new Set<number>();
+    const chunk = (from: number, to: number): string => {
+      const lines: string[] = [];
+      for (let i = from; i < to; i++) {
+        lines.push(recordLine('events', { id: i, blob: randomBytes(60).toString('base64') }, 1_700_000_000_000 + i));
+        if (i % 1000 === 999) {
+          lines.push(streamStateLine('events', i));
+          boundaries.add(i + 1);
+        }
+      }
+      return lines.join('\n') + '\n';
+    };
+    const total = 60_000;
+    const live = startCli(['write', '--config', config, '--catalog', cat]);
+    // Phase 1: enough for the first file (cut at the first state past 1 MB of input, as the ratio
+    // starts at 1); its echoed state says that the ratio is now learned.
+    await live.write(chunk(0, 10_000));
+    await live.waitFor((m) => m.type === 'STATE');
+    // Phase 2: the rest, estimated with the learned ratio.
+    for (let from = 10_000; from < total; from += 10_000) await live.write(chunk(from, from + 10_000));
+    live.child.stdin.end();
+    const res = await live.done;
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.messages.filter((m) => m.type === 'STATE')).toHaveLength(total / 1000);
+    const [m] = await manifests(bucket);
+    const files = m.files as { key: string; records: number; bytes: number }[];
+    const layout = files.map((f) => `${f.records} records/${(f.bytes / MB).toFixed(2)} MB`).join(' | ');
+    expect(files.length, layout).toBeGreaterThanOrEqual(4);
+    let end = 0;
+    files.forEach((f, i) => {
+      end += f.records;
+      // A state every ~0.1 MB of output: no file reaches the hard bound, so every file but the
+      // last (end of input) ends at a state boundary, past the target, within the hard bound.
+      if (i < files.length - 1) {
+        expect(boundaries.has(end), `file ${i} ends after record ${end}: ${layout}`).toBe(true);
+        expect(f.bytes, `file ${i} is smaller than half the target: ${layout}`).toBeGreaterThanOrEqual(MB / 2);
+      }
+      expect(f.bytes, layout).toBeLessThanOrEqual(2 * MB + MB / 8);
+    });
+    expect(end).toBe(total);
+    const ids: number[] = [];
+    for (const f of files) ids.push(...(await parquetRows(await getObject(bucket, f.key))).map((r) => Number(r.id)));
     expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
   });
 

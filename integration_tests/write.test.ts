@@ -1,13 +1,26 @@
 // write against radosgw, read back by an independent reader (hyparquet).
 
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempJson } from './support/cli.js';
 import { protocolErrors, protocolSchemaAvailable } from './support/protocol.js';
-import { getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
+import { getJson, getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
 import { accessKeyConfig, catalog, globalStateLine, recordLine, streamStateLine } from './support/messages.js';
 import { freshBucket, s3Server } from './support/server.js';
 
-const KEY_RE = /^(?:(.+)\/)?([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/part-(\d{5})_(\d{8}T\d{6}\d{3}Z)\.parquet$/;
+/** YYYYMMDDTHHMMSSmmmZ → epoch ms. */
+function timestampMs(ts: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(ts);
+  expect(m, `transfer_timestamp ${ts}`).not.toBeNull();
+  const [, y, mo, d, h, mi, s, ms] = m!.map(Number);
+  return Date.UTC(y!, mo! - 1, d!, h!, mi!, s!, ms!);
+}
+
+/** A fresh TMPDIR for the connector: whatever it leaves there is a temp file it did not remove. */
+const freshTmpdir = () => mkdtempSync(join(tmpdir(), 'dse-tmpdir-'));
 
 function expectProtocol(lines: string[]): void {
   if (!protocolSchemaAvailable) return;
@@ -33,33 +46,64 @@ describe('write', () => {
     }
     // a cursor no JS number can hold: it must come back byte for byte
     lines.push(globalStateLine('BIG').replace('"BIG"', '123456789012345678901234567890'));
-    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: lines.join('\n') + '\n' });
+    const tmp = freshTmpdir();
+    const startedBefore = Date.now();
+    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: lines.join('\n') + '\n', env: { TMPDIR: tmp } });
+    const endedAfter = Date.now();
     expect(res.stderr).not.toMatch(/TRACE/);
     expect(res.code, res.stderr + res.lines.join('\n')).toBe(0);
     expectProtocol(res.lines);
+    expect(readdirSync(tmp), 'temp files left behind').toEqual([]);
+    // Every state echoed once, in input order, as sent but for destinationStats.
     const states = res.messages.filter((m) => m.type === 'STATE');
+    const withoutStats = states.map((m) => {
+      const { destinationStats: _, ...state } = m.state;
+      return { ...m, state };
+    });
+    expect(withoutStats).toEqual(lines.filter((l) => l.includes('"type":"STATE"')).map((l) => JSON.parse(l)));
     expect(states).toHaveLength(13);
     // the big-integer cursor is echoed byte for byte
     expect(res.lines.filter((l) => l.includes('"STATE"')).at(-1)).toContain('"cursor":123456789012345678901234567890');
-    const userCounts = states.filter((s) => s.state.stream?.stream_descriptor.name === 'users').map((s) => s.state.destinationStats.recordCount);
-    expect(userCounts.reduce((a: number, b: number) => a + b, 0)).toBe(3000);
+    // recordCount: each stream's records since its previous state; the GLOBAL state, every record
+    // since the previous GLOBAL one (there is none): all of them.
+    const countsOf = (name: string) => states.filter((s) => s.state.stream?.stream_descriptor.name === name).map((s) => s.state.destinationStats.recordCount as number);
+    expect(countsOf('users')).toEqual(Array.from({ length: 6 }, () => 500));
+    expect(countsOf('orders')).toEqual(Array.from({ length: 6 }, () => 250));
+    expect(states.at(-1)!.state.destinationStats.recordCount).toBe(sent.users.length + sent.orders.length);
 
     const keys = await listKeys(bucket);
+    const manifestKeys = keys.filter((k) => k.startsWith('_manifests/'));
     const dataKeys = keys.filter((k) => !k.startsWith('_manifests/'));
-    for (const k of dataKeys) expect(k).toMatch(KEY_RE);
-    const all = await manifests(bucket);
-    expect(all.map((m) => m.model).sort()).toEqual(['empty', 'orders', 'users']);
-    for (const m of all) {
+    const all = await Promise.all(manifestKeys.map(async (key) => ({ key, m: await getJson(bucket, key) })));
+    expect(all.map(({ m }) => m.model).sort()).toEqual(['empty', 'orders', 'users']);
+    // One transfer: its id, date and timestamp are shared, and the timestamp is its start (UTC).
+    const first = all[0]!.m;
+    const started = timestampMs(first.transfer_timestamp);
+    expect(started).toBeGreaterThanOrEqual(startedBefore);
+    expect(started).toBeLessThanOrEqual(endedAfter);
+    expect(first.transfer_date).toBe(new Date(started).toISOString().slice(0, 10));
+    const listed: string[] = [];
+    for (const { key, m } of all) {
+      expect([m.transfer_id, m.transfer_date, m.transfer_timestamp]).toEqual([first.transfer_id, first.transfer_date, first.transfer_timestamp]);
+      // DESIGN §3: _manifests/<model>/dt=<transfer_date>/manifest_<transfer_id>.json at the bucket root
+      expect(key).toBe(`_manifests/${m.model}/dt=${m.transfer_date}/manifest_${m.transfer_id}.json`);
       expect(m.status).toBe('complete');
-      for (const f of m.files) expect(dataKeys).toContain(f.key);
+      m.files.forEach((f: { key: string }, i: number) => {
+        // <folder>/<model>/dt=<transfer_date>/<file_part>_<transfer_timestamp>.<ext>
+        expect(f.key).toBe(`exports/app/${m.model}/dt=${m.transfer_date}/part-${String(i).padStart(5, '0')}_${m.transfer_timestamp}.parquet`);
+        listed.push(f.key);
+      });
     }
-    expect(all.find((m) => m.model === 'empty').files).toEqual([]);
+    // every data object is listed by a manifest, once
+    expect([...listed].sort()).toEqual(dataKeys);
+    expect(all.find(({ m }) => m.model === 'empty')!.m.files).toEqual([]);
     for (const [model, ids] of Object.entries(sent)) {
-      const m = all.find((x) => x.model === model);
+      const { m } = all.find(({ m: x }) => x.model === model)!;
       const got: number[] = [];
       for (const f of m.files) {
         const data = await getObject(bucket, f.key);
         expect(data.length).toBe(f.bytes);
+        expect(createHash('sha256').update(data).digest('hex'), `sha256 of ${f.key}`).toBe(f.sha256);
         const rows = await parquetRows(data);
         expect(rows.length).toBe(f.records);
         got.push(...rows.map((r) => Number(r.id)));
@@ -90,9 +134,11 @@ describe('write', () => {
     const config = tempJson('config.json', accessKeyConfig(server, bucket));
     const cat = tempJson('catalog.json', catalog([{ name: 'a' }]));
     const lines = [recordLine('a', { id: 1 }), recordLine('a', { id: 2 }), streamStateLine('a', 2), recordLine('a', { id: 3 }), 'not json'];
-    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: lines.join('\n') + '\n' });
+    const tmp = freshTmpdir();
+    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: lines.join('\n') + '\n', env: { TMPDIR: tmp } });
     expect(res.code).toBe(1);
     expectProtocol(res.lines);
+    expect(readdirSync(tmp), 'temp files left behind').toEqual([]);
     const types = res.messages.map((m) => m.type);
     expect(types.filter((t) => t === 'STATE')).toHaveLength(1);
     const trace = res.messages.find((m) => m.type === 'TRACE')!;
@@ -101,5 +147,43 @@ describe('write', () => {
     const [m] = await manifests(bucket);
     expect(m.status).toBe('incomplete');
     expect(m.files.map((f: { records: number }) => f.records)).toEqual([2]);
+  });
+
+  it('writes the manifest of a stream the source marked INCOMPLETE with status incomplete, the others complete', async () => {
+    const server = s3Server();
+    const bucket = await freshBucket('write-incomplete');
+    const config = tempJson('config.json', accessKeyConfig(server, bucket));
+    const cat = tempJson('catalog.json', catalog([{ name: 'a' }, { name: 'b' }]));
+    const status = (name: string, value: string) =>
+      JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1_700_000_000_000, stream_status: { stream_descriptor: { name }, status: value } } });
+    const lines = [
+      status('a', 'RUNNING'),
+      recordLine('a', { id: 1 }),
+      recordLine('b', { id: 2 }),
+      status('a', 'INCOMPLETE'),
+      status('b', 'COMPLETE'),
+      streamStateLine('b', 1),
+    ];
+    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: lines.join('\n') + '\n' });
+    expect(res.code, res.stderr + res.lines.join('\n')).toBe(0);
+    const all = await manifests(bucket);
+    expect(all.map((m) => [m.model, m.status, m.record_count]).sort()).toEqual([
+      ['a', 'incomplete', 1],
+      ['b', 'complete', 1],
+    ]);
+  });
+
+  it('refuses a catalog with a soft_delete stream before writing anything, naming the stream', async () => {
+    const server = s3Server();
+    const bucket = await freshBucket('write-soft-delete');
+    const config = tempJson('config.json', accessKeyConfig(server, bucket));
+    const cat = tempJson('catalog.json', catalog([{ name: 'kept' }, { name: 'tombstones', mode: 'soft_delete' }]));
+    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: recordLine('kept', { id: 1 }) + '\n' });
+    expect(res.code).toBe(1);
+    const trace = res.messages.find((m) => m.type === 'TRACE')!;
+    expect(trace.trace.error.failure_type).toBe('config_error');
+    expect(trace.trace.error.message).toMatch(/tombstones.*soft_delete|soft_delete.*tombstones/);
+    expect(res.messages.filter((m) => m.type === 'STATE')).toEqual([]);
+    expect(await listKeys(bucket)).toEqual([]);
   });
 });

@@ -25,7 +25,11 @@ export interface ConvertedFile {
 }
 
 export interface ConvertOptions {
-  /** Output files are split at about this size (DESIGN §3); row groups are at most an eighth of it. */
+  /**
+   * file_size_mb (DESIGN §3). The caller has cut the spool at a state boundary near it, so output
+   * files are split only past twice this size (the hard bound; a file passes it by at most the
+   * batch being written); row groups are at most an eighth of it.
+   */
   targetFileBytes: number;
   /** Directory for the output files; names are the writer's choice, unique within it. */
   outDir: string;

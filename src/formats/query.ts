@@ -275,16 +275,25 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
   );
 }
 
-/** Wraps a SELECT in the COPY statement for the format. */
+/**
+ * Wraps a SELECT in the COPY statement for the format. `targetFileBytes` is file_size_mb.
+ *
+ * The write session has already cut the spool at a state boundary once its estimated output
+ * reached the target (DESIGN §3), so the converter must not split that output again at the
+ * target: a spool whose output came out a little past it would be split mid-state into a full
+ * file and a sliver. DuckDB splits only at the hard bound, twice the target, a net for an
+ * estimate that was far off; a file passes it by at most the row group being written.
+ */
 export function buildCopyStatement(select: string, format: Format, dir: string, prefix: string, targetFileBytes: number): string {
+  const target = Math.max(1, targetFileBytes);
   // Files are added to the directory (APPEND, which wants a {uuid} in the name): <prefix><uuid>-part-<i>.<ext>.
-  const options = [`FILE_SIZE_BYTES ${int(Math.max(1, targetFileBytes))}`, `FILENAME_PATTERN ${quoteLiteral(`${prefix}{uuid}-part-{i}`)}`, 'APPEND true'];
+  const options = [`FILE_SIZE_BYTES ${int(2 * target)}`, `FILENAME_PATTERN ${quoteLiteral(`${prefix}{uuid}-part-{i}`)}`, 'APPEND true'];
   switch (format.type) {
     case 'parquet':
       options.unshift('FORMAT parquet', `COMPRESSION ${format.compression}`);
       // DESIGN §3: row groups at most an eighth of the target (measured before compression,
       // so the written groups are smaller still).
-      options.push(`ROW_GROUP_SIZE_BYTES ${int(Math.max(1, Math.floor(targetFileBytes / 8)))}`);
+      options.push(`ROW_GROUP_SIZE_BYTES ${int(Math.max(1, Math.floor(target / 8)))}`);
       break;
     case 'csv':
       options.unshift('FORMAT csv', 'HEADER true', `DELIMITER ','`, `QUOTE '"'`, `ESCAPE '"'`, `NULLSTR ''`);

@@ -9,6 +9,21 @@ import type { ObjectStore } from '../storage/port.js';
 import type { ConvertedFile } from '../formats/format.js';
 import type { FileJob, StreamSink } from './sink.js';
 
+/**
+ * Output bytes reserved per spool byte before a stream's first conversion. A written row is at
+ * most about twice its input line (a nested value with undeclared members is written twice,
+ * see converter.ts); rows of a few bytes can grow more (the metadata columns), and are counted
+ * as written once the conversion ends.
+ */
+export const FIRST_OUTPUT_RESERVE = 2;
+/** Margin on the ratio learned from a stream's previous file: files of one stream differ a little. */
+export const RATIO_MARGIN = 1.25;
+
+/** Temp disk to reserve for the output of converting `spoolBytes`, before the conversion writes it. */
+export function outputReserveBytes(spoolBytes: number, learnedRatio: number | undefined): number {
+  return Math.ceil(spoolBytes * (learnedRatio === undefined ? FIRST_OUTPUT_RESERVE : learnedRatio * RATIO_MARGIN));
+}
+
 export interface CommitterDeps {
   store: ObjectStore;
   outDir: string;
@@ -34,9 +49,15 @@ export class Committer {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private failure: Error | undefined;
-  /** Spool bytes queued and output bytes not yet uploaded: temp disk held by the pipeline. */
+  /**
+   * Temp disk held by the pipeline: spools queued or converting (with the tail a cut spool
+   * holds until it is truncated), the output reserved for the conversion running, and converted
+   * files not yet uploaded.
+   */
   backlogBytes = 0;
   private roomWaiters: (() => void)[] = [];
+  /** Streams whose output ratio was learned from a conversion (the reservation follows it). */
+  private readonly learned = new WeakSet<StreamSink>();
 
   constructor(private readonly deps: CommitterDeps) {}
 
@@ -49,7 +70,18 @@ export class Committer {
       void job.ready.then(() => job.spool.remove(), () => job.spool.remove());
       return;
     }
-    this.backlogBytes += job.spool.bytes;
+    // A spool cut at a state boundary keeps the records after it on disk until its tail is
+    // copied out and the file truncated (`ready`): counted until then.
+    const tailBytes = job.spool.untruncatedBytes;
+    this.backlogBytes += job.spool.bytes + tailBytes;
+    if (tailBytes > 0) {
+      void job.ready
+        .finally(() => {
+          this.backlogBytes -= tailBytes;
+          this.notify();
+        })
+        .catch(() => undefined);
+    }
     this.queue.push(job);
     this.pump();
   }
@@ -124,6 +156,10 @@ export class Committer {
   private async convert(job: FileJob): Promise<ConvertedFile[]> {
     await job.ready;
     const spoolBytes = job.spool.bytes;
+    // The output is written while the spool is still on disk: it is reserved before DuckDB writes
+    // it, so that the reader waits for room with it counted, not only once it is written.
+    const reserved = outputReserveBytes(spoolBytes, this.learned.has(job.sink) ? job.sink.outputRatio : undefined);
+    this.backlogBytes += reserved;
     try {
       const files = await job.sink.converter.convert(job.spool.path, {
         targetFileBytes: this.deps.targetFileBytes,
@@ -132,26 +168,48 @@ export class Committer {
         maxLineBytes: job.spool.longestLine,
       });
       const outBytes = files.reduce((n, f) => n + f.bytes, 0);
-      if (spoolBytes > 0) job.sink.outputRatio = Math.max(0.01, outBytes / spoolBytes);
+      if (spoolBytes > 0) {
+        job.sink.outputRatio = Math.max(0.01, outBytes / spoolBytes);
+        this.learned.add(job.sink);
+      }
       this.backlogBytes += outBytes;
       return files;
     } finally {
-      this.backlogBytes -= spoolBytes;
+      this.backlogBytes -= spoolBytes + reserved;
       await job.spool.remove();
+      // the output is usually smaller than its spool: a reader waiting for room may go on
+      this.notify();
     }
   }
 
   private commitInOrder(job: FileJob, files: ConvertedFile[]): Promise<void> {
     const sink = job.sink;
+    /** Converted files whose upload has not started (uploadOne removes the others). */
+    const notStarted = new Set(files);
     const commit = sink.commitTail.then(async () => {
       if (this.failure) throw this.failure;
-      for (const file of files) await this.uploadOne(sink, file);
+      for (const file of files) {
+        notStarted.delete(file);
+        await this.uploadOne(sink, file);
+      }
       await this.deps.writeManifest(sink);
       sink.committedRecords = job.recordsEnd;
       this.deps.onCommitted(sink, job.recordsEnd);
     });
     sink.commitTail = commit.catch(() => undefined);
-    return commit;
+    // A commit stopped by a failure (its own, or an earlier one) still frees its temp disk.
+    return commit.catch(async (err: unknown) => {
+      await this.discard([...notStarted]);
+      throw err;
+    });
+  }
+
+  private async discard(files: ConvertedFile[]): Promise<void> {
+    for (const file of files) {
+      this.backlogBytes -= file.bytes;
+      await rm(file.path, { force: true });
+    }
+    this.notify();
   }
 
   private async uploadOne(sink: StreamSink, file: ConvertedFile): Promise<void> {

@@ -151,11 +151,11 @@ function canonical(m: Manifest): Manifest {
 }
 
 /**
- * The object body: pretty-printed (two-space indent, final newline), because people open
- * manifests in consoles and the size hardly matters (about 300 bytes a file).
+ * The object body: the manifest on one line, in the documented key order, with a final newline.
+ * One line (JSON Lines) because Athena's JSON SerDe, Spark, Trino and BigQuery read one object a
+ * line; a pretty-printed manifest would be unreadable to them.
  */
 export function serializeManifest(m: Manifest): string {
-  // One line (JSON Lines): Athena's JSON SerDe, Spark, Trino and BigQuery read one object a line.
   return JSON.stringify(canonical(m)) + '\n';
 }
 

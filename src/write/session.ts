@@ -34,6 +34,16 @@ export interface SessionDeps {
   log(level: 'INFO' | 'WARN', message: string): void;
 }
 
+/**
+ * Where a spool with no state boundary in sight is cut at once: one row group (an eighth of the
+ * target) short of the hard bound, twice the target (DESIGN §3). The converter splits only past
+ * the hard bound itself; the margin keeps a file whose estimate was a little low (the ratio is
+ * the previous file's) from being split there into a full file and a sliver.
+ */
+export function hardCutBytes(targetFileBytes: number): number {
+  return 2 * targetFileBytes - targetFileBytes / 8;
+}
+
 type Json = Record<string, unknown>;
 const isBatch = (item: InputLine | readonly InputLine[]): item is readonly InputLine[] => Array.isArray(item);
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -161,7 +171,7 @@ export class WriteSession {
     this.openSpoolBytes += spool.bytes - before;
     const estimate = sink.estimatedOutputBytes;
     const target = this.d.limits.targetFileBytes;
-    if (estimate >= 2 * target) this.cut(sink, 'hard-size');
+    if (estimate >= hardCutBytes(target)) this.cut(sink, 'hard-size');
     else if (estimate >= target) sink.due = true;
     if (this.openSpoolBytes > this.d.limits.spoolBudgetBytes) this.cutLargest();
   }
@@ -223,19 +233,29 @@ export class WriteSession {
     if (ready.length) this.d.echo(ready);
   }
 
-  /** Timer: a state held flush_interval finishes the files it waits on, at their boundaries. */
+  /**
+   * Timer: the states held flush_interval finish the files they wait on. Only their streams are
+   * cut, and only those whose needed records are not already on their way to S3: while a slow
+   * upload holds an overdue state, the ticks that follow must not cut the same streams again.
+   */
   onTick(): void {
-    const oldest = this.d.tracker.pending[0];
-    if (!oldest || this.d.now() - oldest.receivedAt < this.d.limits.flushIntervalMs) return;
-    this.finishHeld('timer', true);
+    const overdue = this.d.tracker.neededByHeld(this.d.now() - this.d.limits.flushIntervalMs);
+    this.finishNeeded(overdue, 'timer', true);
   }
 
-  /** Cuts every open spool that a held state waits on, at its last state boundary. */
-  finishHeld(reason: CutReason, keepTail: boolean): void {
-    const need = this.d.tracker.neededByHeld();
-    for (const [key] of need) {
+  /**
+   * Cuts each stream of `need` whose needed records are still in its open spool, at the spool's
+   * latest state boundary. The latest, not the first that covers the need: the states received
+   * after the overdue ones are overdue a tick later, and a cut at the first boundary would then
+   * make one more file of each stream at every tick; at the latest, one file serves every state
+   * held so far, so a stream gets at most about one timer cut per flush interval.
+   */
+  private finishNeeded(need: Map<string, number>, reason: CutReason, keepTail: boolean): void {
+    for (const [key, records] of need) {
       const sink = this.d.sinks.get(key);
-      if (sink?.boundary) this.cut(sink, reason, sink.boundary, keepTail);
+      if (!sink || sink.submittedRecords >= records) continue;
+      const at = sink.boundary;
+      if (at) this.cut(sink, reason, at, keepTail);
     }
   }
 
@@ -246,6 +266,6 @@ export class WriteSession {
 
   /** Failure or SIGTERM: finish what held states wait on, drop unconfirmed tails. */
   finishForExit(): void {
-    this.finishHeld('failure', false);
+    this.finishNeeded(this.d.tracker.neededByHeld(), 'failure', false);
   }
 }

@@ -31,6 +31,8 @@ export class StreamSink {
   outputRatio = 1;
   readonly files: CommittedFile[] = [];
   committedRecords = 0;
+  /** Records of the stream handed to the committer so far (the end of the last cut). */
+  submittedRecords = 0;
   /** The previous job's commit: commits of one stream happen in order. */
   commitTail: Promise<void> = Promise.resolve();
   sawIncomplete = false;
@@ -78,6 +80,8 @@ export class StreamSink {
     this.spool = tail;
     this.boundary = undefined;
     this.due = false;
-    return { sink: this, spool, ready: done, recordsEnd: spool.firstRecordIndex + mark.records, reason };
+    const recordsEnd = spool.firstRecordIndex + mark.records;
+    this.submittedRecords = recordsEnd;
+    return { sink: this, spool, ready: done, recordsEnd, reason };
   }
 }

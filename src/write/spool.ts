@@ -31,6 +31,11 @@ export class Spool {
   records = 0;
   /** The longest line appended, in bytes (for the tail of a cut spool: its predecessor's). */
   longestLine = 0;
+  /**
+   * Bytes past a cut that the file still holds until `cutAt(...).done`: the tail is copied out
+   * first, then the file truncated. Temp disk that `bytes` no longer counts meanwhile.
+   */
+  untruncatedBytes = 0;
 
   /**
    * @param firstRecordIndex records of the stream received before this spool's first record
@@ -150,11 +155,13 @@ export class Spool {
           longestLine: this.longestLine,
         })
       : undefined;
+    this.untruncatedBytes = after.bytes;
     const done = (async () => {
       await closed;
       // The tail must be copied out before the file is shortened.
       if (tail) await tail.writes;
       await truncate(this.path, mark.bytes);
+      this.untruncatedBytes = 0;
     })();
     this.bytes = mark.bytes;
     this.records = mark.records;

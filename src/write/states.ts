@@ -98,10 +98,14 @@ export class StateTracker {
     return this.held;
   }
 
-  /** For each stream, the highest watermark any held state waits on beyond what is committed. */
-  neededByHeld(): Map<string, number> {
+  /**
+   * For each stream, the highest watermark beyond what is committed that a held state waits on:
+   * of every held state, or only of those received at or before `receivedBy` (the overdue ones).
+   */
+  neededByHeld(receivedBy = Number.POSITIVE_INFINITY): Map<string, number> {
     const need = new Map<string, number>();
     for (const state of this.held) {
+      if (state.receivedAt > receivedBy) continue;
       for (const [s, n] of state.watermarks) {
         if (n > this.committedOf(s) && n > (need.get(s) ?? 0)) need.set(s, n);
       }

@@ -13,6 +13,25 @@ export class MemoryStore implements ObjectStore {
   readonly puts: string[] = [];
   /** Makes the next upload fail with this error. */
   failNextUpload: Error | undefined;
+  /** While set, uploads of the keys it matches wait (body read, object not yet stored) until release(). */
+  private held: ((key: string) => boolean) | undefined;
+  private gate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
+  /** Uploads waiting at the gate. */
+  waiting = 0;
+
+  /** Holds the uploads of matching keys from now on until release(): slower than anything the test does. */
+  hold(match: (key: string) => boolean = () => true): void {
+    this.held = match;
+    this.gate ??= new Promise<void>((res) => (this.openGate = res));
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.held = undefined;
+    this.gate = undefined;
+    this.openGate = undefined;
+  }
 
   async put(key: string, body: string | Buffer, _options: PutOptions): Promise<void> {
     this.objects.set(key, Buffer.from(body));
@@ -22,6 +41,11 @@ export class MemoryStore implements ObjectStore {
   async upload(key: string, body: Readable, _options: UploadOptions): Promise<UploadResult> {
     const chunks: Buffer[] = [];
     for await (const c of body) chunks.push(c as Buffer);
+    while (this.gate && this.held?.(key)) {
+      this.waiting++;
+      await this.gate;
+      this.waiting--;
+    }
     if (this.failNextUpload) {
       const err = this.failNextUpload;
       this.failNextUpload = undefined;
@@ -40,6 +64,15 @@ export class MemoryStore implements ObjectStore {
   async list(prefix: string): Promise<ObjectInfo[]> {
     return [...this.objects].filter(([k]) => k.startsWith(prefix)).map(([key, v]) => ({ key, size: v.length }));
   }
+}
+
+/** Resolves once `condition` holds, checking after each turn of the event loop (no timing). */
+export async function until(condition: () => boolean, what = 'condition'): Promise<void> {
+  for (let i = 0; i < 100_000; i++) {
+    if (condition()) return;
+    await new Promise((res) => setImmediate(res));
+  }
+  throw new Error(`${what} never held`);
 }
 
 /** Copies the spool's records (the `record.data` objects) into one JSONL file. */

@@ -122,8 +122,11 @@ describe.each<[string, Format, number]>([
     }
   });
 
-  it('keeps every file within one row group of the target', async () => {
-    for (const file of files) expect(file.bytes).toBeLessThanOrEqual(2 * target);
+  it('splits only past twice the target (the hard bound), each file within one batch of it', async () => {
+    // DuckDB rotates files between batches of 2048 records (row groups, for Parquet); gzip
+    // buffers a little more, so the bound allows two of them.
+    for (const file of files.slice(0, -1)) expect(file.bytes).toBeGreaterThanOrEqual(2 * target);
+    for (const file of files) expect(file.bytes).toBeLessThanOrEqual(2 * target + 2 * Math.ceil((file.bytes / file.records) * 2048));
     if (format.type !== 'parquet') return;
     // DESIGN §3: row groups at most an eighth of the target; DuckDB cannot cut below one batch
     // of 2048 records, so a group of one batch may be larger (docs/types.md).

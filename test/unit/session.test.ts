@@ -6,14 +6,16 @@ import type { InputLine } from '../../src/protocol/lines.js';
 import { streamKey, type ConfiguredAirbyteStream } from '../../src/protocol/messages.js';
 import { Committer } from '../../src/write/committer.js';
 import { WriteSession, type SessionLimits } from '../../src/write/session.js';
-import { StreamSink } from '../../src/write/sink.js';
+import { StreamSink, type CutReason } from '../../src/write/sink.js';
 import { StateTracker } from '../../src/write/states.js';
-import { CopyConverter, MemoryStore } from '../support/fakes.js';
+import { CopyConverter, MemoryStore, until } from '../support/fakes.js';
 
 const record = (stream: string, i: number) =>
   JSON.stringify({ type: 'RECORD', record: { stream, data: { id: i, pad: 'x'.repeat(50) }, emitted_at: 1_700_000_000_000 + i } });
 const state = (stream: string, n: number) =>
   JSON.stringify({ type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: { name: stream }, stream_state: { n } } } });
+const globalState = (n: number) => JSON.stringify({ type: 'STATE', state: { type: 'GLOBAL', global: { shared_state: { n }, stream_states: [] } } });
+const countOf = (line: string) => JSON.parse(line).state.destinationStats.recordCount as number;
 
 function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'session-test-'));
@@ -27,6 +29,13 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
   const tracker = new StateTracker();
   const echoed: string[] = [];
   const manifestWrites: { model: string; files: number }[] = [];
+  /** Records of each model that its latest manifest write lists. */
+  const listed = new Map<string, number>();
+  /** What the manifests listed when each state was echoed. */
+  const listedAtEcho: Map<string, number>[] = [];
+  /** Files a manifest listed before their upload finished. */
+  const listedBeforeUpload: string[] = [];
+  const cuts: { stream: string; reason: CutReason; recordsEnd: number }[] = [];
   let clock = 0;
   let session: WriteSession;
   const committer = new Committer({
@@ -36,6 +45,8 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
     maxParallelUploads: 2,
     dataKey: (sink, part) => `${sink.model}/part-${part}.jsonl`,
     writeManifest: async (sink) => {
+      for (const f of sink.files) if (!store.objects.has(f.key)) listedBeforeUpload.push(f.key);
+      listed.set(sink.model, sink.files.reduce((n, f) => n + f.records, 0));
       manifestWrites.push({ model: sink.model, files: sink.files.length });
     },
     onCommitted: (sink, end) => {
@@ -44,20 +55,33 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
     },
     log: () => undefined,
   });
+  const submit = committer.submit.bind(committer);
+  committer.submit = (job) => {
+    cuts.push({ stream: job.sink.model, reason: job.reason, recordsEnd: job.recordsEnd });
+    submit(job);
+  };
   session = new WriteSession({
     sinks,
     tracker,
     committer,
     limits: { targetFileBytes: 1 << 30, flushIntervalMs: 300_000, spoolBudgetBytes: 1 << 30, backlogBudgetBytes: 1 << 30, spoolMemoryBytes: 1 << 20, ...limits },
     now: () => clock,
-    echo: (l) => echoed.push(...l),
+    echo: (l) => {
+      for (const line of l) listedAtEcho.push(new Map(listed));
+      echoed.push(...l);
+    },
     log: () => undefined,
   });
   const feed = async function* (lines: string[]): AsyncGenerator<InputLine> {
     let n = 0;
     for (const text of lines) yield { text, lineNo: ++n };
   };
-  return { store, sinks, tracker, committer, session, echoed, manifestWrites, feed, tick: (ms: number) => (clock += ms) };
+  let lineNo = 0;
+  /** Hands lines to the session as the message loop does, without its backpressure waits. */
+  const take = (...lines: string[]) => {
+    for (const text of lines) session.handleLine({ text, lineNo: ++lineNo });
+  };
+  return { dir, store, sinks, tracker, committer, session, echoed, manifestWrites, listedAtEcho, listedBeforeUpload, cuts, feed, take, tick: (ms: number) => (clock += ms) };
 }
 
 const storedRecords = (store: MemoryStore, prefix: string) =>
@@ -72,7 +96,12 @@ describe('WriteSession', () => {
     h.session.finishAll();
     await h.committer.idle();
     expect(h.echoed.map((l) => JSON.parse(l).state.stream.stream_state.n)).toEqual([1, 1, 2]);
-    expect(h.echoed.map((l) => JSON.parse(l).state.destinationStats.recordCount)).toEqual([1, 1, 1]);
+    expect(h.echoed.map(countOf)).toEqual([1, 1, 1]);
+    // When each state was echoed, its stream's manifest already listed the records it covers
+    // (a: 1, b: 1, a: 2), and no manifest listed a file before its upload had finished.
+    const covers: [string, number][] = [['a', 1], ['b', 1], ['a', 2]];
+    covers.forEach(([model, records], i) => expect(h.listedAtEcho[i]!.get(model) ?? 0, `state ${i} of ${model}`).toBeGreaterThanOrEqual(records));
+    expect(h.listedBeforeUpload).toEqual([]);
     expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);
     expect(storedRecords(h.store, 'b/')).toEqual([0]);
   });
@@ -116,6 +145,131 @@ describe('WriteSession', () => {
     h.session.finishAll();
     await h.committer.idle();
     expect(sink.files.map((f) => f.records)).toEqual([2, 1]);
+  });
+
+  it('a state held flush_interval cuts only the streams it waits on, not those of younger states', async () => {
+    const h = harness(['a', 'b'], { flushIntervalMs: 10_000 });
+    h.take(record('a', 0), record('b', 0), state('a', 1));
+    h.tick(5_000);
+    h.take(record('b', 1), state('b', 2));
+    h.tick(5_000);
+    h.session.onTick();
+    // a's state is 10 s old, b's only 5 s: b keeps growing its file
+    expect(h.cuts).toEqual([{ stream: 'a', reason: 'timer', recordsEnd: 1 }]);
+    h.tick(5_000);
+    h.session.onTick();
+    expect(h.cuts.map((c) => c.stream)).toEqual(['a', 'b']);
+    await h.committer.idle();
+    expect(h.echoed.map(countOf)).toEqual([1, 2]);
+  });
+
+  it('does not cut a stream again while the records an overdue state needs are still uploading', async () => {
+    const h = harness(['a'], { flushIntervalMs: 10_000 });
+    h.store.hold();
+    h.take(record('a', 0), state('a', 1));
+    h.tick(10_000);
+    h.session.onTick();
+    expect(h.cuts).toHaveLength(1);
+    // The upload is slow: the state stays held and overdue, tick after tick, while a record and
+    // a state arrive every second. Its records are on their way already: no more cuts until
+    // the state received at 10 s is overdue in turn (at 20 s).
+    for (let t = 1; t <= 10; t++) {
+      h.take(record('a', t), state('a', t + 1));
+      h.tick(1_000);
+      h.session.onTick();
+      if (t < 10) expect(h.cuts, `at ${10 + t} s`).toHaveLength(1);
+    }
+    // ...and then one cut serves every state held so far
+    expect(h.cuts.map((c) => c.recordsEnd)).toEqual([1, 11]);
+    h.store.release();
+    await h.committer.idle();
+    expect(h.echoed.map(countOf)).toEqual(Array.from({ length: 11 }, () => 1));
+  });
+
+  it.each([
+    ['finish between ticks', false],
+    ['are slower than the whole run', true],
+  ])('with 20 streams, a GLOBAL state every 200 ms and uploads that %s, the timer cuts each stream about once per flush interval', async (_name, slow) => {
+    // The audit's case: 20 streams, a GLOBAL state every 200 ms, a 10 s flush interval, ticks
+    // every second, 60 s of input.
+    const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    const h = harness(names, { flushIntervalMs: 10_000 });
+    if (slow) h.store.hold();
+    let id = 0;
+    for (let step = 1; step <= 300; step++) {
+      h.tick(200);
+      for (const name of names) h.take(record(name, id++));
+      h.take(globalState(step));
+      if (step % 5 === 0) h.session.onTick();
+      if (!slow) await h.committer.idle();
+    }
+    for (const name of names) {
+      const timerCuts = h.cuts.filter((c) => c.stream === name && c.reason === 'timer').length;
+      // one cut per flush interval at most (60 s / 10 s), and the timer did cut
+      expect(timerCuts, name).toBeLessThanOrEqual(6);
+      expect(timerCuts, name).toBeGreaterThanOrEqual(4);
+    }
+    h.store.release();
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(h.echoed.map((l) => JSON.parse(l).state.global.shared_state.n)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(h.echoed.map(countOf)).toEqual(Array.from({ length: 300 }, () => 20));
+    for (const name of names) expect(storedRecords(h.store, `${name}/`)).toHaveLength(300);
+  });
+
+  it('holds a LEGACY state (a STATE without type) until the records of every stream are durable', async () => {
+    const h = harness(['a', 'b']);
+    h.store.hold((key) => key.startsWith('b/'));
+    h.take(record('a', 0), record('b', 0), record('a', 1), '{"type":"STATE","state":{"data":{"cursor":1}}}');
+    h.session.finishAll();
+    const a = h.sinks.get(streamKey('a'))!;
+    await until(() => a.committedRecords === 2 && h.store.waiting === 1, "a's file committed, b's upload waiting");
+    expect(h.echoed).toEqual([]); // a is durable, b is not
+    h.store.release();
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(1);
+    expect(JSON.parse(h.echoed[0]!).state.data.cursor).toBe(1);
+    expect(countOf(h.echoed[0]!)).toBe(3);
+  });
+
+  it('when the open spools pass their temp-disk share, cuts the largest at once, mid-state', async () => {
+    const lineBytes = Buffer.byteLength(record('a', 0)) + 1;
+    const h = harness(['a', 'b'], { spoolBudgetBytes: 10 * lineBytes });
+    h.take(record('b', 0), record('b', 1), state('b', 2));
+    for (let i = 0; i < 8; i++) h.take(record('a', i));
+    expect(h.cuts).toEqual([]); // 10 lines: at the budget, not past it
+    h.take(record('a', 8));
+    expect(h.cuts).toEqual([{ stream: 'a', reason: 'budget', recordsEnd: 9 }]);
+    expect(h.sinks.get(streamKey('b'))!.spool!.records).toBe(2); // the smaller spool stays open
+    h.take(record('a', 9));
+    expect(h.cuts).toHaveLength(1); // the share counts what is open now
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(storedRecords(h.store, 'a/').sort((x, y) => x - y)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
+  it('stops reading while the pipeline holds more than its temp-disk share, and resumes once uploads free it', async () => {
+    const lineBytes = Buffer.byteLength(record('a', 0)) + 1;
+    // a file is due past 5 lines; the backlog's share is 2 lines: the file's spool passes it,
+    // and so does its converted output (about half a line a record) until it is uploaded
+    const h = harness(['a'], { targetFileBytes: 5 * lineBytes, backlogBudgetBytes: 2 * lineBytes });
+    h.store.hold();
+    const lines: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      lines.push(record('a', i));
+      if (i % 6 === 5) lines.push(state('a', i));
+    }
+    const reading = h.session.consume(h.feed(lines));
+    await until(() => h.store.waiting === 1, 'the first upload waits');
+    // the reader stopped after the state that cut the first file (line 7)
+    expect(h.tracker.receivedOf(streamKey('a'))).toBe(6);
+    expect(h.committer.backlogBytes).toBeGreaterThan(2 * lineBytes);
+    h.store.release();
+    await reading;
+    expect(h.tracker.receivedOf(streamKey('a'))).toBe(20);
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(3);
   });
 
   it('on exit, finishes what held states wait on and drops the unconfirmed tail', async () => {

@@ -51,6 +51,17 @@ describe('StateTracker', () => {
     expect(ready.map(countOf)).toEqual([3, 1]);
   });
 
+  it('a LEGACY state waits for every stream, like a GLOBAL one', () => {
+    const t = new StateTracker();
+    t.onRecord('a');
+    t.onRecord('b');
+    t.onState('{"type":"STATE","state":{"data":{"n":1}}}', 3, 'LEGACY', undefined, 0);
+    t.onCommitted('a', 1);
+    expect(t.takeReady()).toEqual([]);
+    t.onCommitted('b', 1);
+    expect(t.takeReady().map(countOf)).toEqual([2]);
+  });
+
   it('counts STREAM records since the previous echoed state of the same stream', () => {
     const t = new StateTracker();
     for (let i = 0; i < 3; i++) t.onRecord('a');
@@ -82,6 +93,21 @@ describe('StateTracker', () => {
       ['a', 2],
       ['b', 1],
     ]);
+  });
+
+  it('neededByHeld(receivedBy) names only what the states received by then wait on', () => {
+    const t = new StateTracker();
+    t.onRecord('a');
+    t.onState(streamState('a', 1), 2, 'STREAM', 'a', 1_000);
+    t.onRecord('a');
+    t.onRecord('b');
+    t.onState(globalState(1), 5, 'GLOBAL', undefined, 2_000);
+    expect([...t.neededByHeld(1_500)]).toEqual([['a', 1]]);
+    expect([...t.neededByHeld(2_000)]).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
+    expect([...t.neededByHeld(999)]).toEqual([]);
   });
 
   it('refuses a committed count that goes backwards', () => {
