@@ -41,6 +41,10 @@ describe('spoolLinesSource', () => {
     expect((await readBack(lines)).sort()).toEqual([...lines].sort());
   });
 
+  it('takes a raw carriage return for a line break (which is why the spool writes it as a space)', async () => {
+    await expect(readBack(['{"a":1,\r"b":2}', '{"c":3}'])).rejects.toThrow();
+  });
+
   it('reads lines longer than its default buffer when told the longest line', async () => {
     const line = `{"blob":"${'y'.repeat(20 * MiB)}"}`;
     expect(await readBack([line, '{"b":1}'])).toHaveLength(2);
