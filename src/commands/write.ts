@@ -59,14 +59,15 @@ export async function writeCommand(
   assertNoModelCollisions(catalog.streams);
 
   const transfer = newTransfer(deps.now);
-  const plan = resourcePlan(config);
+  const plan = resourcePlan(config, undefined, catalog.streams.length);
   const workDir = await mkdtemp(join(tmpdir(), 'destination-s3-export-'));
   let formats: Formats | undefined;
   let store: (ObjectStore & { close?(): void }) | undefined;
   let stopSigterm = (): void => undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
-    store = await deps.openStore(config);
+    // Parts in flight per file: upload_concurrency, as far as the memory budget allows.
+    store = await deps.openStore({ ...config, uploadConcurrency: plan.uploadConcurrency });
     formats = await deps.openFormats(config, workDir, { memoryBytes: plan.engineMemoryBytes, threads: plan.engineThreads });
     const sinks = new Map<string, StreamSink>();
     for (const [i, s] of catalog.streams.entries()) {

@@ -14,8 +14,8 @@ import { buildConversionQuery, buildCopyStatement, MAX_EMITTED_AT_MS, outputColu
 import { planColumns, quoteIdent, quoteLiteral, type ColumnPlan } from './schema.js';
 
 const MiB = 1024 * 1024;
-/** DuckDB's own default maximum_object_size; smaller values gain nothing. */
-const MIN_OBJECT_BYTES = 16 * MiB;
+/** The smallest line size the readers are told of: their buffers are a little more than it. */
+const MIN_OBJECT_BYTES = MiB;
 /**
  * A written row is at most about twice its input line (a nested value with undeclared members
  * is written twice: in its column and in _airbyte_additional_properties); the read-back of CSV

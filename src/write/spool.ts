@@ -10,6 +10,14 @@ import { pipeline } from 'node:stream/promises';
 /** Lines are handed to the file in batches of about this size. */
 const BATCH_BYTES = 256 * 1024;
 
+const CR = 0x0d;
+const SPACE = 0x20;
+
+/** Turns every carriage return in buffer[start, end) into a space. */
+function blankCarriageReturns(buffer: Buffer, start: number, end: number): void {
+  for (let i = buffer.indexOf(CR, start); i !== -1 && i < end; i = buffer.indexOf(CR, i + 1)) buffer[i] = SPACE;
+}
+
 /** A point in the spool: how many bytes and records precede it. */
 export interface SpoolMark {
   bytes: number;
@@ -63,20 +71,27 @@ export class Spool {
     }
   }
 
-  /** Appends one line (its bytes are copied: the caller may reuse them). */
+  /**
+   * Appends one line of JSON text (its bytes are copied: the caller may reuse them). A raw
+   * carriage return in a valid JSON line can only be white space between tokens: it is written
+   * as a space, because DuckDB's line reader would take it for a line break.
+   */
   append(line: string | Buffer): void {
     const bytes = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
     const size = bytes.length + 1;
+    const hasCarriageReturn = bytes.indexOf(CR) !== -1;
     if (this.batchBytes + size > this.batch.length) this.flushBatch();
     if (size > this.batch.length) {
       // A line longer than a batch goes to the file on its own.
       const own = Buffer.allocUnsafe(size);
       bytes.copy(own, 0);
       own[size - 1] = 0x0a;
+      if (hasCarriageReturn) blankCarriageReturns(own, 0, size - 1);
       this.enqueue(own);
     } else {
       bytes.copy(this.batch, this.batchBytes);
       this.batch[this.batchBytes + size - 1] = 0x0a;
+      if (hasCarriageReturn) blankCarriageReturns(this.batch, this.batchBytes, this.batchBytes + size - 1);
       this.batchBytes += size;
     }
     this.bytes += size;

@@ -12,15 +12,25 @@ afterEach(() => {
   engine = undefined;
 });
 
-async function memoryLimit(e: DuckDbEngine): Promise<string> {
+async function setting(e: DuckDbEngine, name: string): Promise<string> {
   const connection = await e.connect();
   try {
-    const reader = await connection.runAndReadAll(`SELECT current_setting('memory_limit') AS v`);
+    const reader = await connection.runAndReadAll(`SELECT current_setting('${name}') AS v`);
     return String((reader.getRowObjectsJS()[0] as { v: string }).v);
   } finally {
     connection.closeSync();
   }
 }
+
+const memoryLimit = (e: DuckDbEngine): Promise<string> => setting(e, 'memory_limit');
+
+describe('createDuckDbEngine', () => {
+  it('makes DuckDB give memory back after each conversion instead of keeping up to 128 MiB for the next', async () => {
+    engine = await createDuckDbEngine({ threads: 1, memoryLimitBytes: 512 * MiB });
+    expect(await setting(engine, 'allocator_flush_threshold')).toBe('16.0 MiB');
+    expect(await setting(engine, 'allocator_background_threads')).toBe('true');
+  });
+});
 
 describe('DuckDbEngine.withMemoryAtLeast', () => {
   it('raises memory_limit while a conversion needs more than the planned share, then puts it back', async () => {

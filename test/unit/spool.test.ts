@@ -19,6 +19,22 @@ describe('Spool', () => {
     expect(spool.records).toBe(5000);
   });
 
+  it('writes a raw carriage return between JSON tokens as a space, in short and in long lines, and leaves the caller’s bytes alone', async () => {
+    const d = dir();
+    const spool = new Spool(join(d, 'a'), 0);
+    const short = Buffer.from('{"a":1,\r"b":"x\\r y"}\r');
+    const long = Buffer.from(`{"blob":"${'z'.repeat(300 * 1024)}",\r\r"n":2}`);
+    spool.append(short);
+    spool.append(long);
+    spool.append('{"plain":true}');
+    await spool.close();
+    const written = lines(spool.path);
+    expect(written).toEqual(['{"a":1, "b":"x\\r y"} ', `{"blob":"${'z'.repeat(300 * 1024)}",  "n":2}`, '{"plain":true}']);
+    expect(written.map((l) => JSON.parse(l))).toEqual([JSON.parse(short.toString()), JSON.parse(long.toString()), { plain: true }]);
+    expect(short.includes(0x0d)).toBe(true);
+    expect(spool.bytes).toBe(readFileSync(spool.path).length);
+  });
+
   it('cutAt keeps the records before the mark and moves the rest to a tail that takes new appends after them', async () => {
     const d = dir();
     const spool = new Spool(join(d, 'a'), 10);
