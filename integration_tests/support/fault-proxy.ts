@@ -43,15 +43,21 @@ export type Fault = 'status500' | 'slowdown503' | 'reset' | 'latency' | 'dropRes
 /** The transient faults (the SDK retries them). */
 export const ALL_FAULTS: readonly Fault[] = ['status500', 'slowdown503', 'reset', 'latency', 'dropResponse'];
 
+/** The transient faults that fail a request (latency only delays it). */
+export const FAILING_FAULTS: readonly Fault[] = ['status500', 'slowdown503', 'reset', 'dropResponse'];
+
 export interface FaultRule {
   operation: S3Operation | '*';
-  /** One fault, or several: each hit picks one at random (seeded). */
+  /** One fault, or several: each hit picks one at random (seeded), or in turn for an `every` rule. */
   fault: Fault | readonly Fault[];
   /** Probability per matching request (0..1), drawn from the seeded generator. */
   rate?: number;
   /** Fault only the Nth matching request (1-based), or each of several. */
   nth?: number | readonly number[];
-  /** Fault every Nth matching request (the Nth, 2Nth, …): an exact share, whatever the timing. */
+  /**
+   * Fault every Nth matching request (the Nth, 2Nth, …), the faults of the list in turn: an exact
+   * share of each kind, whatever the timing.
+   */
   every?: number;
   /** Only requests whose path (URL-decoded, with the bucket) matches. */
   path?: RegExp;
@@ -175,7 +181,8 @@ export class FaultProxy {
             : this.random() < (rule.rate ?? 0);
       if (fires) {
         const faults = typeof rule.fault === 'string' ? [rule.fault] : rule.fault;
-        return { rule, fault: faults[Math.floor(this.random() * faults.length)]! };
+        const at = rule.every !== undefined ? (n / rule.every - 1) % faults.length : Math.floor(this.random() * faults.length);
+        return { rule, fault: faults[at]! };
       }
     }
     return undefined;
