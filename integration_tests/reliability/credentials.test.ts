@@ -107,8 +107,9 @@ describe('credentials that expire in the middle of a sync', () => {
     expectNoDuplicateIds(ids);
     for (const s of streams) expect(ids.get(s)!.length).toBe(perStream);
     expectEchoedCovered(work, tokens, ids);
+    const sts = proxy!.stats.requests.AssumeRole ?? 0;
     console.info(
-      `[reliability] credentials: ${proxy!.requestCount} requests over ${fakeMinutes.toFixed(0)} test-clock minutes, ${sessions} STS sessions of 15 min, 0 requests with an expired session; faults ${JSON.stringify(proxy!.stats.faults)}`,
+      `[reliability] credentials: ${proxy!.requestCount - sts} S3 requests and ${sts} AssumeRole calls over ${fakeMinutes.toFixed(0)} test-clock minutes, ${sessions} STS sessions of 15 min, 0 requests with an expired session; faults ${JSON.stringify(proxy!.stats.faults)}`,
     );
   });
 
