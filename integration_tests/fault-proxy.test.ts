@@ -1,6 +1,8 @@
 // The fault proxy itself: faults reach the SDK as real S3 errors, and forwarding keeps
 // signatures valid.
 
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { FaultProxy, operationOf } from './support/fault-proxy.js';
@@ -50,6 +52,84 @@ describe('FaultProxy', () => {
     const client = adminClient(s3Server(), proxy.endpoint);
     proxy.rules = [{ operation: 'PutObject', fault: 'slowdown503', rate: 1 }];
     await expect(client.send(new PutObjectCommand({ Bucket: bucket, Key: 'c', Body: 'x' }))).rejects.toMatchObject({ name: 'SlowDown' });
+    proxy.rules = [];
+  });
+});
+
+/** A stand-in for the store that tells, per request, how much of its body arrived and whether all of it did. */
+async function recordingUpstream(): Promise<{ endpoint: string; next(): Promise<{ bytes: number; complete: boolean }>; close(): Promise<void> }> {
+  const arrivals: { bytes: number; complete: boolean }[] = [];
+  const waiters: ((a: { bytes: number; complete: boolean }) => void)[] = [];
+  const server = http.createServer((req, res) => {
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => res.end('ok'));
+    req.on('close', () => {
+      const arrival = { bytes, complete: req.complete };
+      const waiter = waiters.shift();
+      if (waiter) waiter(arrival);
+      else arrivals.push(arrival);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    next: () => new Promise((r) => (arrivals.length ? r(arrivals.shift()!) : waiters.push(r))),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Sends a PUT through the proxy; resolves with the status code, or the error the client met. */
+function put(endpoint: string, body: Buffer, chunked: boolean): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = http.request(`${endpoint}/bucket/key`, {
+      method: 'PUT',
+      headers: chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(body.length) },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.write(body);
+    req.end();
+  });
+}
+
+describe('FaultProxy faults, seen from both sides', () => {
+  let upstream: Awaited<ReturnType<typeof recordingUpstream>>;
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    upstream = await recordingUpstream();
+    proxy = await new FaultProxy(upstream.endpoint).start();
+  });
+  afterAll(async () => {
+    await proxy.stop();
+    await upstream.close();
+  });
+
+  it.each([
+    ['a small body with a Content-Length', false, 10],
+    ['a body without a Content-Length (chunked)', true, 1000],
+  ])('a reset cuts %s in the middle: the store gets part of it, the client a reset', async (_name, chunked, size) => {
+    proxy.rules = [{ operation: 'PutObject', fault: 'reset', rate: 1 }];
+    const outcome = await put(proxy.endpoint, Buffer.alloc(size, 0x61), chunked);
+    const arrival = await upstream.next();
+    expect(outcome).toMatch(/ECONNRESET|EPIPE|socket hang up/);
+    expect(arrival.complete).toBe(false);
+    expect(arrival.bytes).toBeGreaterThan(0);
+    expect(arrival.bytes).toBeLessThan(size);
+    if (!chunked) expect(arrival.bytes).toBe(size / 2);
+  });
+
+  it('every: N faults exactly every Nth matching request', async () => {
+    proxy.rules = [{ operation: 'PutObject', fault: 'status500', every: 3 }];
+    const outcomes: (number | string)[] = [];
+    for (let i = 0; i < 7; i++) outcomes.push(await put(proxy.endpoint, Buffer.from('x'), false));
+    expect(outcomes).toEqual([200, 200, 500, 200, 200, 500, 200]);
     proxy.rules = [];
   });
 });

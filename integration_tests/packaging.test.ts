@@ -11,8 +11,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertNoSecretLeak, secretsOfRun } from './support/secrets.js';
 
-const run = promisify(execFile);
+const execFileP = promisify(execFile);
+
+/** execFile, with the output scanned for the secrets the run could know, as support/cli.ts does. */
+async function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string }> {
+  const out = await execFileP(file, args, options);
+  assertNoSecretLeak({ stdout: out.stdout, stderr: out.stderr }, secretsOfRun(args, options.env ?? process.env));
+  return out;
+}
 const ROOT = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;

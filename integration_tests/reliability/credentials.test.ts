@@ -6,23 +6,16 @@
 // with an expired session 400 ExpiredToken, as AWS does. A sync that spans many sessions then
 // succeeds only if the connector renews in time, with no request signed by an expired session.
 
-import { PassThrough, Readable } from 'node:stream';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli.js';
 import { asConnectorError } from '../../src/errors.js';
-import type { MessageWriter } from '../../src/protocol/output.js';
-import { writeCommand, type WriteDeps } from '../../src/commands/write.js';
-import { createStreamConverter } from '../../src/formats/converter.js';
-import { createDuckDbEngine } from '../../src/formats/duckdb.js';
 import { REFRESH_POLICY, stsApi } from '../../src/storage/credentials.js';
 import { createS3Store } from '../../src/storage/s3-store.js';
 import { tempJson } from '../support/cli.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { cleanedBuckets, echoedTokens, expectEchoedCovered, expectNoDuplicateIds, manifestKeys, readListedFiles, readManifests } from '../support/invariants.js';
-import { assertNoSecretLeak, secretsOfRun } from '../support/secrets.js';
 import { s3Server } from '../support/server.js';
 import { makeWorkload, workloadCatalog } from '../support/workload.js';
+import { writeInProcess, type InProcessResult } from './write-in-process.js';
 
 const server = s3Server();
 /** Buckets of this file, emptied after its tests (big test data). */
@@ -36,18 +29,15 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-interface InProcessResult {
-  code: number;
-  messages: Record<string, any>[];
-  stdout: string;
-}
-
-/** Runs `write` in this process, as src/main.ts does, with the credentials' clock and policy given. */
-async function writeInProcess(args: { config: string; catalog: string; input: string; now: () => number; policy?: typeof REFRESH_POLICY }): Promise<InProcessResult> {
+/** Runs `write` in this process with the credentials' clock and policy given. */
+function writeWithClock(args: { config: string; catalog: string; input: string; now: () => number; policy?: typeof REFRESH_POLICY }): Promise<InProcessResult> {
   const stsEnv = { AWS_ENDPOINT_URL_STS: proxy!.endpoint };
-  // as runWrite (src/commands/write.ts) wires them, with the test clock and policy
-  const depsFor = (out: MessageWriter): WriteDeps => ({
-    openStore: async (config) =>
+  return writeInProcess({
+    config: args.config,
+    catalog: args.catalog,
+    input: args.input,
+    // the credentials get the test clock (and policy); the write's own clock stays the real one
+    openStore: async (config, out) =>
       createS3Store(config, {
         env: stsEnv,
         now: args.now,
@@ -56,33 +46,7 @@ async function writeInProcess(args: { config: string; catalog: string; input: st
         // base credentials of "the environment", as the SDK's default chain would find them
         sts: stsApi(config.region, stsEnv, async () => ({ accessKeyId: server.accessKey, secretAccessKey: server.secretKey })),
       }),
-    openFormats: async (config, workDir, { memoryBytes, threads }) => {
-      const engine = await createDuckDbEngine({ memoryLimitBytes: memoryBytes, threads, tempDirectory: join(workDir, 'duckdb') });
-      return {
-        converterFor: (stream) => createStreamConverter({ stream, format: config.format, syncId: stream.sync_id ?? 0, generationId: stream.generation_id ?? 0 }, engine),
-        close: async () => engine.close(),
-      };
-    },
-    now: Date.now,
-    graceMs: 10_000,
-    onSigterm: () => () => undefined,
   });
-  const stdout = new PassThrough();
-  const chunks: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => chunks.push(c));
-  const argv = ['write', '--config', args.config, '--catalog', args.catalog];
-  const unused = async (): Promise<never> => {
-    throw new Error('not used');
-  };
-  const code = await run(argv, { stdin: Readable.from([args.input]), stdout, env: {} }, {
-    spec: unused,
-    check: unused,
-    write: (configPath, catalogPath, out, io) => writeCommand(depsFor(out), configPath, catalogPath, out, io),
-  });
-  const text = Buffer.concat(chunks).toString('utf8');
-  assertNoSecretLeak({ stdout: text }, secretsOfRun(argv, {}, [server.secretKey]));
-  const lines = text.split('\n').filter(Boolean);
-  return { code, stdout: text, messages: lines.map((l) => JSON.parse(l) as Record<string, any>) };
 }
 
 describe('credentials that expire in the middle of a sync', () => {
@@ -121,7 +85,7 @@ describe('credentials that expire in the middle of a sync', () => {
       { operation: 'AssumeRole', fault: 'slowdown503', nth: [4, 5, 6, 7] },
     ];
     const started = clock.t;
-    const res = await writeInProcess({ config, catalog, input: work.text(), now: () => clock.t });
+    const res = await writeWithClock({ config, catalog, input: work.text(), now: () => clock.t });
     expect(res.code, res.stdout.slice(-2000)).toBe(0);
 
     const fakeMinutes = (clock.t - started) / 60_000;
@@ -143,8 +107,9 @@ describe('credentials that expire in the middle of a sync', () => {
     expectNoDuplicateIds(ids);
     for (const s of streams) expect(ids.get(s)!.length).toBe(perStream);
     expectEchoedCovered(work, tokens, ids);
+    const sts = proxy!.stats.requests.AssumeRole ?? 0;
     console.info(
-      `[reliability] credentials: ${proxy!.requestCount} requests over ${fakeMinutes.toFixed(0)} test-clock minutes, ${sessions} STS sessions of 15 min, 0 requests with an expired session; faults ${JSON.stringify(proxy!.stats.faults)}`,
+      `[reliability] credentials: ${proxy!.requestCount - sts} S3 requests and ${sts} AssumeRole calls over ${fakeMinutes.toFixed(0)} test-clock minutes, ${sessions} STS sessions of 15 min, 0 requests with an expired session; faults ${JSON.stringify(proxy!.stats.faults)}`,
     );
   });
 
@@ -152,7 +117,7 @@ describe('credentials that expire in the middle of a sync', () => {
     const { config, catalog, clock } = await setUp();
     // renew only once expired: requests signed just before expiry arrive after it
     const lastMinute = { remainingFraction: 0, minMarginMs: 0, maxMarginMs: 0, usableMarginMs: 0, retryAfterFailureMs: 30_000 } as const;
-    const res = await writeInProcess({ config, catalog, input: work.text(), now: () => clock.t, policy: lastMinute as unknown as typeof REFRESH_POLICY });
+    const res = await writeWithClock({ config, catalog, input: work.text(), now: () => clock.t, policy: lastMinute as unknown as typeof REFRESH_POLICY });
     expect(res.code).toBe(1);
     expect(proxy!.expiredRequests).toBeGreaterThan(0);
     const trace = res.messages.find((m) => m.type === 'TRACE')!;

@@ -274,7 +274,13 @@ describe.concurrent('a bad config or catalog fails before anything is read', () 
     const config = accessKeyConfig(server, t.bucket, { file_size_mb: 0, folder: '../up' });
     delete config.s3_bucket_region;
     t.config = tempJson('config.json', config);
-    await expectRefused(t, await write(t, lines(...PREFIX)), /s3_bucket_region.*|file_size_mb/);
+    const res = await write(t, lines(...PREFIX));
+    await expectRefused(t, res, /^The configuration is invalid \(3 problems\)/);
+    // one expectation per problem: each named by its JSON path
+    const message = traces(res)[0]!.trace.error.message as string;
+    expect(message).toMatch(/s3_bucket_region: is required/);
+    expect(message).toMatch(/file_size_mb: must be greater than or equal to 1/);
+    expect(message).toMatch(/folder: must be a relative prefix without '\.\.' segments/);
   });
 
   it('an SSE-C config is refused, pointing to sse_s3 or sse_kms', async () => {

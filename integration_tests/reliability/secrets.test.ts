@@ -1,14 +1,15 @@
 // The secret scan every CLI run goes through (support/secrets.ts, wired into support/cli.ts):
-// it finds a secret in any of its forms without quoting it, knows the secrets of a run, and
-// fails a run whose output holds one. Then `write` with role credentials through the proxy, so
-// that the session tokens STS issued are among the secrets scanned for.
+// it finds a secret in any of its forms without quoting it, knows the secrets of a run (the web
+// identity token too), and fails a run whose output holds one. Then runs with role credentials,
+// through a test's fault proxy or straight at the test server's STS, so that the credentials STS
+// issued are among the secrets scanned for.
 
 import { describe, expect, it } from 'vitest';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { runCli, tempJson } from '../support/cli.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { accessKeyConfig, catalog, recordLine, streamStateLine } from '../support/messages.js';
-import { findLeaks, secretsOfRun } from '../support/secrets.js';
+import { findLeaks, rememberedSecretCount, secretsOfRun } from '../support/secrets.js';
 import { cleanedBuckets } from '../support/invariants.js';
 import { s3Server } from '../support/server.js';
 
@@ -38,6 +39,15 @@ describe('the secret scan', () => {
     // spec/spec.json marks the key id airbyte_secret too
     expect(values).toEqual(expect.arrayContaining(['configured-key-id', 'configured-secret-key', 'configured-session-token', 'environment-secret', 'environment-token']));
     expect(values).not.toContain('not-a-secret-bucket');
+  });
+
+  it('knows the web identity token: the contents of the configured token file, or of AWS_WEB_IDENTITY_TOKEN_FILE', () => {
+    const configured = tempJson('token', 'eyJ.configured-token.sig\n');
+    const fromEnv = tempJson('token', 'eyJ.environment-token.sig');
+    const config = tempJson('config.json', { s3_bucket_name: 'b', credentials: { auth_type: 'web_identity', role_arn: 'arn:aws:iam:::role/R', web_identity_token_file: configured } });
+    const values = secretsOfRun(['check', '--config', config], { AWS_WEB_IDENTITY_TOKEN_FILE: fromEnv }).map((s) => s.value);
+    expect(values).toEqual(expect.arrayContaining(['eyJ.configured-token.sig', 'eyJ.environment-token.sig']));
+    expect(values).not.toContain(configured); // the path is configuration, not a secret
   });
 
   it('fails a CLI run whose output holds a secret', async () => {
@@ -83,5 +93,17 @@ describe('write with temporary credentials', () => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  it("scans for the credentials STS issued to a run pointed at the test server's own STS (check with iam_role)", async () => {
+    const bucket = await freshBucket('rel-secrets');
+    const config = tempJson('config.json', { ...accessKeyConfig(server, bucket), s3_endpoint: server.stsEndpoint, credentials: { auth_type: 'iam_role', role_arn: server.roleArn } });
+    const before = rememberedSecretCount();
+    const res = await runCli(['check', '--config', config], {
+      env: { AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, AWS_ENDPOINT_URL_STS: server.stsEndpoint, DESTINATION_S3_EXPORT_DEBUG: '1' },
+    });
+    expect(res.messages.find((m) => m.type === 'CONNECTION_STATUS')!.connectionStatus.status).toBe('SUCCEEDED');
+    // the session's secret key and token went through support/cli.ts's recording proxy
+    expect(rememberedSecretCount()).toBeGreaterThanOrEqual(before + 2);
   });
 });

@@ -6,6 +6,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { FaultProxy } from './fault-proxy.js';
 import { assertNoSecretLeak, secretsOfRun } from './secrets.js';
 import { s3Server } from './server.js';
 
@@ -58,8 +60,33 @@ function testServerSecret(): string[] {
   }
 }
 
+/**
+ * The test server's STS behind a proxy without faults, which remembers every secret key and
+ * session token STS issues (support/fault-proxy.ts): a run whose AWS_ENDPOINT_URL_STS is the
+ * test server's STS goes through it, so that the credentials the connector received are among the
+ * secrets its output is scanned for. (A run pointed at a test's own fault proxy is recorded there.)
+ * Started for every test file that imports this module.
+ */
+let stsRecorder: FaultProxy | undefined;
+beforeAll(async () => {
+  stsRecorder = await new FaultProxy(s3Server().stsEndpoint).start();
+});
+afterAll(async () => {
+  await stsRecorder?.stop();
+  stsRecorder = undefined;
+});
+
+const sameEndpoint = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+
+/** The run's environment with the test server's STS replaced by the recording proxy. */
+function viaStsRecorder(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const sts = env.AWS_ENDPOINT_URL_STS;
+  if (!stsRecorder || !sts || !sameEndpoint(sts, s3Server().stsEndpoint)) return env;
+  return { ...env, AWS_ENDPOINT_URL_STS: stsRecorder.endpoint };
+}
+
 export function startCli(args: string[], options: CliOptions = {}): LiveCli {
-  const env = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', ...options.env };
+  const env = viaStsRecorder({ ...process.env, AWS_EC2_METADATA_DISABLED: 'true', ...options.env });
   const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];

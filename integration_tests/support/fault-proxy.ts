@@ -2,8 +2,8 @@
 // requests unchanged (the Host header too, so SigV4 signatures still verify) and, by rule,
 // answers an S3 or STS operation with 500 InternalError or 503 SlowDown, resets the connection in
 // the middle of the request body, adds latency, or lets the store do the request and then drops
-// its answer (the client retries a request that already took effect) — at a given rate or on
-// the Nth matching request.
+// its answer (the client retries a request that already took effect) — at a given rate, on the
+// Nth matching request, or on every Nth.
 //
 // It can also shorten STS sessions (short-lived credentials): AssumeRole answers get an
 // Expiration computed from a clock the test controls, and S3 requests signed with a session
@@ -30,7 +30,9 @@ export type S3Operation =
 
 /**
  * status500 / slowdown503: answered by the proxy, the store never sees the request.
- * reset: the connection is destroyed once half the request body has arrived.
+ * reset: half the request body is forwarded to the store, then both connections are destroyed
+ * (a request without a body is reset at once; one without a Content-Length is cut in the middle
+ * of its first chunk).
  * latency: forwarded after a delay.
  * dropResponse: forwarded and done by the store, then the connection is destroyed before the
  * answer reaches the client, which retries a request that already took effect.
@@ -41,14 +43,22 @@ export type Fault = 'status500' | 'slowdown503' | 'reset' | 'latency' | 'dropRes
 /** The transient faults (the SDK retries them). */
 export const ALL_FAULTS: readonly Fault[] = ['status500', 'slowdown503', 'reset', 'latency', 'dropResponse'];
 
+/** The transient faults that fail a request (latency only delays it). */
+export const FAILING_FAULTS: readonly Fault[] = ['status500', 'slowdown503', 'reset', 'dropResponse'];
+
 export interface FaultRule {
   operation: S3Operation | '*';
-  /** One fault, or several: each hit picks one at random (seeded). */
+  /** One fault, or several: each hit picks one at random (seeded), or in turn for an `every` rule. */
   fault: Fault | readonly Fault[];
   /** Probability per matching request (0..1), drawn from the seeded generator. */
   rate?: number;
   /** Fault only the Nth matching request (1-based), or each of several. */
   nth?: number | readonly number[];
+  /**
+   * Fault every Nth matching request (the Nth, 2Nth, …), the faults of the list in turn: an exact
+   * share of each kind, whatever the timing.
+   */
+  every?: number;
   /** Only requests whose path (URL-decoded, with the bucket) matches. */
   path?: RegExp;
   /** For latency (and denied403): milliseconds added, or a [min, max] range drawn at random. */
@@ -163,10 +173,16 @@ export class FaultProxy {
       return { rule, n };
     });
     for (const { rule, n } of counted) {
-      const fires = rule.nth !== undefined ? (typeof rule.nth === 'number' ? [rule.nth] : rule.nth).includes(n) : this.random() < (rule.rate ?? 0);
+      const fires =
+        rule.nth !== undefined
+          ? (typeof rule.nth === 'number' ? [rule.nth] : rule.nth).includes(n)
+          : rule.every !== undefined
+            ? n % rule.every === 0
+            : this.random() < (rule.rate ?? 0);
       if (fires) {
         const faults = typeof rule.fault === 'string' ? [rule.fault] : rule.fault;
-        return { rule, fault: faults[Math.floor(this.random() * faults.length)]! };
+        const at = rule.every !== undefined ? (n / rule.every - 1) % faults.length : Math.floor(this.random() * faults.length);
+        return { rule, fault: faults[at]! };
       }
     }
     return undefined;
@@ -186,19 +202,7 @@ export class FaultProxy {
     if (process.env.FAULT_PROXY_TRACE) console.info(`[fault-proxy] ${new Date().toISOString()} ${op} ${path} ${picked?.fault ?? ''}`);
     if (picked) this.stats.faults[`${op}:${picked.fault}`] = (this.stats.faults[`${op}:${picked.fault}`] ?? 0) + 1;
     const fault = picked?.fault;
-    if (fault === 'reset') {
-      // Let part of the body arrive, then kill the connection: the client sees a reset mid-body.
-      const length = Number(req.headers['content-length'] ?? 0);
-      let seen = 0;
-      const kill = (): void => void req.socket.destroy();
-      if (length === 0) return kill();
-      req.on('data', (c: Buffer) => {
-        seen += c.length;
-        if (seen >= length / 2) kill();
-      });
-      req.on('end', kill);
-      return;
-    }
+    if (fault === 'reset') return this.resetMidBody(req);
     const chunks: Buffer[] = [];
     try {
       for await (const c of req) chunks.push(c as Buffer);
@@ -224,6 +228,43 @@ export class FaultProxy {
       }
     }
     await this.forward(req, Buffer.concat(chunks), res, { drop: fault === 'dropResponse', assumeRole: op === 'AssumeRole' });
+  }
+
+  /**
+   * Forwards the first half of the body to the store, then destroys both connections: the client
+   * sees a reset in the middle of its request whatever the body's size (a small body arrives in
+   * one chunk), and the store a request cut short. Without a Content-Length (chunked) the end is
+   * unknown: the cut comes in the middle of the first chunk. No body: reset at once.
+   */
+  private resetMidBody(req: http.IncomingMessage): void {
+    const declared = req.headers['content-length'];
+    const chunked = declared === undefined && /chunked/i.test(String(req.headers['transfer-encoding'] ?? ''));
+    const length = declared === undefined ? undefined : Number(declared);
+    if (!chunked && !length) return void req.socket.destroy();
+    const target = new URL(this.upstream);
+    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers });
+    up.on('error', () => undefined);
+    const kill = (): void => {
+      req.socket.destroy();
+      up.destroy();
+    };
+    const half = length === undefined ? undefined : Math.floor(length / 2);
+    let sent = 0;
+    let cut = false;
+    req.on('data', (c: Buffer) => {
+      if (cut) return;
+      const room = half === undefined ? Math.floor(c.length / 2) : half - sent;
+      const piece = c.subarray(0, Math.max(0, room));
+      sent += piece.length;
+      if (half !== undefined && sent < half) return void up.write(piece);
+      cut = true;
+      // the piece must reach the store before the cut
+      if (piece.length > 0) up.write(piece, kill);
+      else kill();
+    });
+    req.on('end', () => {
+      if (!cut) kill();
+    });
   }
 
   private answer(res: http.ServerResponse, status: number, code: string, message = 'injected by the test fault proxy'): void {

@@ -1,8 +1,10 @@
 // Every output of every connector run is scanned for the secrets the run could know: the
-// configured ones (every `airbyte_secret` field of the --config file), the environment's AWS
-// secret key and session token, the test server's secret key, and every secret key and session
-// token that STS handed out through the fault proxy. A leak is reported by where it was found and
-// which secret it was, never by the secret itself.
+// configured ones (every `airbyte_secret` field of the --config file), the web identity token
+// (the contents of the configured token file, or of AWS_WEB_IDENTITY_TOKEN_FILE), the
+// environment's AWS secret key and session token, the test server's secret key, and every secret
+// key and session token that STS handed out (runs' STS calls go through a recording proxy:
+// support/cli.ts, support/fault-proxy.ts). A leak is reported by where it was found and which
+// secret it was, never by the secret itself.
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -20,6 +22,11 @@ export interface KnownSecret {
 
 const issued = new Map<string, string>();
 
+/** How many secrets were remembered at run time so far (tests of the scan itself). */
+export function rememberedSecretCount(): number {
+  return issued.size;
+}
+
 /** Remembers a secret obtained at run time (an STS session's secret key or token). */
 export function rememberSecret(value: string | undefined, source = 'an STS credential'): void {
   if (value && !issued.has(value)) issued.set(value, source);
@@ -31,18 +38,33 @@ function configSecretNames(): Set<string> {
   return secretNames;
 }
 
+/** A file's contents, trimmed; undefined when it cannot be read. */
+function contentsOf(path: unknown): string | undefined {
+  if (typeof path !== 'string' || !path) return undefined;
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The secrets of one run: its --config file, its environment, and everything remembered. */
 export function secretsOfRun(args: readonly string[], env: NodeJS.ProcessEnv, extra: Iterable<string> = []): KnownSecret[] {
   const found: KnownSecret[] = [];
   const configAt = args.indexOf('--config');
   if (configAt >= 0 && args[configAt + 1]) {
     try {
-      const config: unknown = JSON.parse(readFileSync(args[configAt + 1]!, 'utf8'));
+      const config = JSON.parse(readFileSync(args[configAt + 1]!, 'utf8')) as { credentials?: { web_identity_token_file?: unknown } };
       for (const value of secretValuesIn(config, configSecretNames())) found.push({ source: 'a configured airbyte_secret', value });
+      // the token file's path is configuration, its contents a credential
+      const token = contentsOf(config?.credentials?.web_identity_token_file);
+      if (token) found.push({ source: 'the web identity token (configured token file)', value: token });
     } catch {
       // not a readable JSON config (a bad-input test): nothing configured to leak
     }
   }
+  const envToken = contentsOf(env.AWS_WEB_IDENTITY_TOKEN_FILE);
+  if (envToken) found.push({ source: 'the web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)', value: envToken });
   for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
     const value = env[name];
     if (value) found.push({ source: `the environment's ${name}`, value });

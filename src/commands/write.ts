@@ -24,12 +24,21 @@ import { WriteSession } from '../write/session.js';
 import { StreamSink } from '../write/sink.js';
 import { StateTracker } from '../write/states.js';
 import { ManifestWriter } from '../write/manifests.js';
+import type { ManifestStatus } from '../write/manifest.js';
 import { finalSummary, progressReport } from '../write/progress.js';
+import { boundedWait, GRACE_OVER, Sigterm } from './sigterm.js';
 import { assertNoModelCollisions, dataKey, modelForStream, newTransfer } from '../layout/index.js';
 
-const PROGRESS_INTERVAL_MS = 10_000;
+/** How often a progress LOG is printed while the sync runs. */
+const PROGRESS_INTERVAL_MS = 5_000;
 /** How long SIGTERM waits for held states to be finished (orchestrators wait ~60-120 s before SIGKILL). */
 const SIGTERM_GRACE_MS = 60_000;
+/**
+ * Once the sync stops (a failure, or the grace period ran out), how long uploads still in flight
+ * get to abort their multipart uploads: parts already sent must finish first, then the abort goes
+ * out. main.ts exits the process right after `write` returns, which would cut those requests.
+ */
+const ABORT_WAIT_MS = 10_000;
 
 export interface Formats {
   converterFor(stream: ConfiguredAirbyteStream): Promise<StreamConverter>;
@@ -40,9 +49,19 @@ export interface WriteDeps {
   openStore(config: Config): Promise<ObjectStore & { close?(): void }>;
   openFormats(config: Config, workDir: string, engine: { memoryBytes: number; threads: number }): Promise<Formats>;
   now(): number;
-  /** How long SIGTERM waits for held states to be finished before giving up. */
+  /** How long, from SIGTERM, the sync may take to finish held states (or the end of its input). */
   graceMs: number;
+  /** How long uploads in flight get to be aborted once the sync stops (default ABORT_WAIT_MS). */
+  abortWaitMs?: number;
   onSigterm(handler: () => void): () => void;
+  /** Calls `tick` every `ms` until the returned function is called (default: an unref'd setInterval). */
+  every?(ms: number, tick: () => void): () => void;
+}
+
+function realEvery(ms: number, tick: () => void): () => void {
+  const timer = setInterval(tick, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export async function writeCommand(
@@ -61,10 +80,11 @@ export async function writeCommand(
   const transfer = newTransfer(deps.now);
   const plan = resourcePlan(config, undefined, catalog.streams.length);
   const workDir = await mkdtemp(join(tmpdir(), 'destination-s3-export-'));
+  const sigterm = new Sigterm(deps.graceMs);
   let formats: Formats | undefined;
   let store: (ObjectStore & { close?(): void }) | undefined;
   let stopSigterm = (): void => undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let stopTimer = (): void => undefined;
   try {
     // Parts in flight per file: upload_concurrency, as far as the memory budget allows.
     store = await deps.openStore({ ...config, uploadConcurrency: plan.uploadConcurrency });
@@ -76,6 +96,12 @@ export async function writeCommand(
     }
     const tracker = new StateTracker();
     const manifests = new ManifestWriter(store, config, transfer, deps.now);
+    /** The status of each stream's final manifest, once written. */
+    const finalStatus = new Map<StreamSink, ManifestStatus>();
+    const writeFinal = async (sink: StreamSink, status: ManifestStatus): Promise<void> => {
+      await manifests.write(sink, status);
+      finalStatus.set(sink, status);
+    };
 
     let echoChain: Promise<void> = Promise.resolve();
     let echoFailure: Error | undefined;
@@ -121,69 +147,84 @@ export async function writeCommand(
     session = new WriteSession({ sinks, tracker, committer, limits: plan.sessionLimits(config), now: deps.now, echo, log });
     const live = session;
     let lastProgress = deps.now();
-    timer = setInterval(() => {
+    stopTimer = (deps.every ?? realEvery)(Math.min(1000, config.flushIntervalMs / 10), () => {
       live.onTick();
       if (deps.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
         lastProgress = deps.now();
         const report = progressReport(sinks.values(), tracker, tracker.pending.length);
         if (report) log('INFO', report);
       }
-    }, Math.min(1000, config.flushIntervalMs / 10));
-    timer.unref();
+    });
 
-    let sigterm = false;
     const input = readLineBatches(io.stdin);
     stopSigterm = deps.onSigterm(() => {
-      sigterm = true;
-      // Stop reading: the loop ends with an error and the exit path finishes held states.
+      sigterm.arrive();
+      // Stop reading: the loop ends with an error and the exit path finishes held states. (After
+      // the end of the input this does nothing: the finish below races the grace timer instead.)
       io.stdin.destroy(new TransientError('Received SIGTERM: the sync was stopped before the end of its input.'));
     });
 
+    // A stream's final status: a SIGTERM before its final manifest makes the transfer a failed one.
+    const statusAtEnd = (sink: StreamSink): ManifestStatus => (sink.sawIncomplete || sigterm.received ? 'incomplete' : 'complete');
     let failure: unknown;
+    let graceRanOut = false;
     try {
-      await session.consume(input);
-      session.finishAll();
-      await committer.idle();
-      const statusOf = (sink: StreamSink) => (sink.sawIncomplete ? 'incomplete' : 'complete');
-      for (const sink of sinks.values()) await manifests.write(sink, statusOf(sink));
-      session.echoReady();
-      for (const summary of finalSummary(sinks.values(), tracker, statusOf)) log('INFO', summary);
+      const finishAtEnd = async (): Promise<void> => {
+        await live.consume(input);
+        live.finishAll();
+        await committer.idle();
+        // All at once: against a slow or failing S3 each write may spend the SDK's retries.
+        await Promise.all([...sinks.values()].map((sink) => writeFinal(sink, statusAtEnd(sink))));
+        live.echoReady();
+      };
+      if ((await sigterm.within(finishAtEnd())) === GRACE_OVER) {
+        graceRanOut = true;
+        failure = interrupted();
+      }
     } catch (err) {
       failure = err;
     }
-    if (failure !== undefined) {
+    if (failure !== undefined && !graceRanOut) {
       const finishing = (async () => {
         if (!committer.failed) {
-          session.finishForExit();
+          live.finishForExit();
           await committer.idle().catch(() => undefined);
         }
         // After a failure, commits still in flight may complete and rewrite their manifests: the
         // final manifests are written after them, from the complete file lists.
         await committer.settled();
-        session.echoReady();
+        live.echoReady();
         // All at once: when S3 is failing, each write spends the SDK's retries (up to ~25 s);
         // one after the other they would outlast the SIGTERM grace period.
-        await Promise.all([...sinks.values()].map((sink) => manifests.write(sink, 'incomplete').catch(() => undefined)));
+        await Promise.all([...sinks.values()].map((sink) => writeFinal(sink, 'incomplete').catch(() => undefined)));
       })();
-      await (sigterm ? Promise.race([finishing, new Promise((r) => setTimeout(r, deps.graceMs).unref())]) : finishing);
+      await sigterm.within(finishing);
+    }
+    if (failure !== undefined) {
+      // Stop what is left (queued files dropped, uploads aborted), and give the aborts time to
+      // reach S3: an upload cut by the process's exit would stay open until a lifecycle rule.
       committer.fail(asConnectorError(failure));
+      await boundedWait(committer.settled(), deps.abortWaitMs ?? ABORT_WAIT_MS);
     }
     await echoChain;
     if (echoFailure) throw echoFailure;
-    if (failure !== undefined) {
-      if (sigterm) {
-        throw new InterruptedError('Received SIGTERM: the sync was stopped. States of durable data were echoed; the source sends the rest again.');
-      }
-      throw failure;
-    }
+    const statusOf = (sink: StreamSink): string => finalStatus.get(sink) ?? (sink.files.length > 0 ? 'in_progress (its final rewrite did not happen)' : 'not written');
+    for (const summary of finalSummary(sinks.values(), tracker, statusOf)) log('INFO', summary);
+    if (sigterm.received) throw interrupted();
+    if (failure !== undefined) throw failure;
     return 0;
   } finally {
-    if (timer) clearInterval(timer);
+    stopTimer();
     stopSigterm();
+    sigterm.stop();
     await formats?.close().catch(() => undefined);
     store?.close?.();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+function interrupted(): InterruptedError {
+  return new InterruptedError('Received SIGTERM: the sync was stopped. States of durable data were echoed; the source sends the rest again.');
 }
 
 /** `write` with the real S3 store, DuckDB and process signals. */

@@ -11,6 +11,7 @@ import {
   CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
   DeleteObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
@@ -83,6 +84,15 @@ function attemptsOf(value: unknown): number {
   return metadata?.attempts ?? 1;
 }
 
+function isNoSuchUpload(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string } | undefined;
+  return e?.name === 'NoSuchUpload' || e?.Code === 'NoSuchUpload';
+}
+
+/** Commands whose retries the store watches, by the keys they were sent for. */
+const WATCHED = ['CreateMultipartUploadCommand', 'CompleteMultipartUploadCommand'] as const;
+type Watched = (typeof WATCHED)[number];
+
 function abortError(signal: AbortSignal, what: string): Error {
   return signal.reason instanceof Error ? signal.reason : new TransientError(`${what} was aborted.`);
 }
@@ -91,8 +101,14 @@ export class S3ObjectStore implements ObjectStore {
   private readonly encryption: EncryptionHeaders;
   private readonly partSize: number;
   private readonly queueSize: number;
-  /** Keys whose CreateMultipartUpload the SDK sent more than once (see abortStrayUploads). */
-  private readonly retriedCreates = new Set<string>();
+  /**
+   * Keys whose CreateMultipartUpload (see abortStrayUploads) or CompleteMultipartUpload (see
+   * completedAnyway) the SDK sent more than once.
+   */
+  private readonly retried: Record<Watched, Set<string>> = {
+    CreateMultipartUploadCommand: new Set(),
+    CompleteMultipartUploadCommand: new Set(),
+  };
 
   constructor(
     private readonly client: S3Client,
@@ -102,21 +118,23 @@ export class S3ObjectStore implements ObjectStore {
     this.encryption = encryptionHeaders(config.encryption);
     this.partSize = Math.max(MIN_PART_SIZE, options.partSizeBytes ?? DEFAULT_PART_SIZE);
     this.queueSize = Math.max(1, options.queueSize ?? config.uploadConcurrency);
-    // lib-storage sends CreateMultipartUpload itself: watch it here for retries.
+    // lib-storage sends CreateMultipartUpload and CompleteMultipartUpload itself: watch them
+    // here for retries.
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName !== 'CreateMultipartUploadCommand') return next(args);
+        const watched = WATCHED.find((name) => name === context.commandName);
+        if (!watched) return next(args);
         const key = (args.input as { Key?: string }).Key;
         try {
           const result = await next(args);
-          if (key !== undefined && attemptsOf(result.output) > 1) this.retriedCreates.add(key);
+          if (key !== undefined && attemptsOf(result.output) > 1) this.retried[watched].add(key);
           return result;
         } catch (err) {
-          if (key !== undefined && attemptsOf(err) > 1) this.retriedCreates.add(key);
+          if (key !== undefined && attemptsOf(err) > 1) this.retried[watched].add(key);
           throw err;
         }
       },
-      { step: 'initialize', name: 'destinationS3RetriedCreate' },
+      { step: 'initialize', name: 'destinationS3RetriedCommands' },
     );
   }
 
@@ -163,12 +181,34 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       hashing.destroy();
       if (signal?.aborted) throw abortError(signal, `The upload of ${key}`);
-      throw this.fail(err, 'Upload', key);
+      if (!(this.retried.CompleteMultipartUploadCommand.has(key) && isNoSuchUpload(err) && (await this.completedAnyway(key, hashing.bytes)))) {
+        throw this.fail(err, 'Upload', key);
+      }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (this.retriedCreates.delete(key)) await this.abortStrayUploads(key);
+      this.retried.CompleteMultipartUploadCommand.delete(key);
+      if (this.retried.CreateMultipartUploadCommand.delete(key)) await this.abortStrayUploads(key);
     }
     return { key, bytes: hashing.bytes, sha256: hashing.hex() };
+  }
+
+  /**
+   * A CompleteMultipartUpload whose answer was lost (a reset after the store acted) is retried by
+   * the SDK, and S3 may answer the retry NoSuchUpload: the upload is no longer open because it
+   * was completed. Then the object is there with every byte sent (all parts were uploaded before
+   * Complete): accept it when its size is what was uploaded. A size that differs, or a HeadObject
+   * that fails (it needs s3:GetObject, which the connector otherwise does without), keeps the
+   * original error: the sync fails as it would have.
+   */
+  private async completedAnyway(key: string, bytes: number): Promise<boolean> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      debug(`CompleteMultipartUpload of ${key} was retried and answered NoSuchUpload; the object has ${head.ContentLength} bytes, ${bytes} were uploaded`);
+      return head.ContentLength === bytes;
+    } catch (err) {
+      debug(`CompleteMultipartUpload of ${key} was retried and answered NoSuchUpload; HeadObject failed too: ${(err as Error).name}`);
+      return false;
+    }
   }
 
   /**

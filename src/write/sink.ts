@@ -37,6 +37,8 @@ export class StreamSink {
   commitTail: Promise<void> = Promise.resolve();
   sawIncomplete = false;
   private spoolSeq = 0;
+  /** Bytes of the spools cut so far (dropped tails included): with the open spool, all received. */
+  private cutBytes = 0;
 
   constructor(
     readonly key: string,
@@ -62,6 +64,11 @@ export class StreamSink {
     return (this.spool?.bytes ?? 0) * this.outputRatio;
   }
 
+  /** Bytes of RECORD lines received for this stream (for progress reports). */
+  get receivedBytes(): number {
+    return this.cutBytes + (this.spool?.bytes ?? 0);
+  }
+
   /** Marks a state boundary at the end of the open spool. */
   markBoundary(): void {
     if (this.spool && this.spool.records > 0) this.boundary = this.spool.mark;
@@ -76,7 +83,9 @@ export class StreamSink {
     if (!spool || spool.records === 0) return undefined;
     const mark = at ?? spool.mark;
     if (mark.records === 0) return undefined;
+    const before = spool.bytes;
     const { done, tail } = spool.cutAt(mark, this.nextSpoolPath(), keepTail);
+    this.cutBytes += before - (tail?.bytes ?? 0);
     this.spool = tail;
     this.boundary = undefined;
     this.due = false;

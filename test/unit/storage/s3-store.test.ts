@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { fakeS3, type Call } from '../support/fake-s3.js';
 import type { Encryption } from '../../../src/config/config.js';
 import { ConfigError } from '../../../src/errors.js';
@@ -151,5 +151,76 @@ describe('S3ObjectStore', () => {
     const store = new S3ObjectStore(client, storeConfig({ mode: 'bucket_default' }));
     expect(await store.list('p/')).toEqual([{ key: 'p/a', size: 1 }, { key: 'p/b', size: 2 }]);
     expect(calls.map((c) => c.input.Prefix)).toEqual(['p/', 'p/']);
+  });
+});
+
+/**
+ * A client whose answers are stubbed before serialisation, except that CompleteMultipartUpload
+ * fails as after a retry (the SDK's attempts count is 2) with NoSuchUpload: a store that
+ * completed the upload on the first attempt, whose answer was lost. A real server cannot be made
+ * to do this (radosgw answers a repeated Complete with success), so the SDK is stubbed here.
+ */
+function completedButLost(options: { objectBytes: number | 'denied'; attempts?: number }): { client: S3Client; calls: Call[] } {
+  const calls: Call[] = [];
+  const client = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  client.middlewareStack.add(
+    (_next, context) => async (args) => {
+      const op = context.commandName!.replace(/Command$/, '');
+      const input = args.input as Record<string, any>;
+      calls.push({ op, input });
+      const fail = (name: string, status: number, attempts: number) => {
+        throw Object.assign(new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status, attempts } }), { Code: name });
+      };
+      if (op === 'CompleteMultipartUpload') fail('NoSuchUpload', 404, options.attempts ?? 2);
+      if (op === 'AbortMultipartUpload') fail('NoSuchUpload', 404, 1);
+      if (op === 'HeadObject') {
+        if (options.objectBytes === 'denied') fail('Forbidden', 403, 1);
+        return { output: { $metadata: {}, ContentLength: options.objectBytes }, response: {} };
+      }
+      const outputs: Record<string, () => object> = {
+        CreateMultipartUpload: () => ({ UploadId: 'upload-1' }),
+        UploadPart: () => ({ ETag: `"etag-${input.PartNumber}"` }),
+      };
+      return { output: { $metadata: {}, ...(outputs[op]?.() ?? {}) }, response: {} };
+    },
+    // after the store's own watch (initialize step), before serialisation
+    { step: 'serialize', priority: 'high', name: 'completedButLost' },
+  );
+  return { client, calls };
+}
+
+describe('S3ObjectStore after a retried CompleteMultipartUpload answered NoSuchUpload', () => {
+  const data = bytes(MIN_PART_SIZE + 1000);
+  const sha256 = createHash('sha256').update(data).digest('hex');
+
+  for (const forceMultipart of [false, true]) {
+    it(`accepts the object when HeadObject finds it with the bytes uploaded (forceMultipart ${forceMultipart})`, async () => {
+      const { client, calls } = completedButLost({ objectBytes: data.length });
+      const store = new S3ObjectStore(client, storeConfig({ mode: 'bucket_default' }), { partSizeBytes: MIN_PART_SIZE, queueSize: 1 });
+      const result = await store.upload('m/part-00000.parquet', chunked(data), { contentType: 'application/octet-stream', forceMultipart });
+      expect(result).toEqual({ key: 'm/part-00000.parquet', bytes: data.length, sha256 });
+      expect(calls.filter((c) => c.op === 'HeadObject').map((c) => c.input.Key)).toEqual(['m/part-00000.parquet']);
+    });
+  }
+
+  it('keeps the error when the object found has another size', async () => {
+    const { client } = completedButLost({ objectBytes: data.length - 1 });
+    const store = new S3ObjectStore(client, storeConfig({ mode: 'bucket_default' }), { partSizeBytes: MIN_PART_SIZE, queueSize: 1 });
+    const err = await store.upload('k', chunked(data), { contentType: 'application/octet-stream' }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^Upload of s3:\/\/b\/k failed/);
+  });
+
+  it('keeps the error when HeadObject is denied (s3:GetObject is not among the permissions write needs)', async () => {
+    const { client } = completedButLost({ objectBytes: 'denied' });
+    const store = new S3ObjectStore(client, storeConfig({ mode: 'bucket_default' }), { partSizeBytes: MIN_PART_SIZE, queueSize: 1 });
+    const err = await store.upload('k', chunked(data), { contentType: 'application/octet-stream' }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^Upload of s3:\/\/b\/k failed/);
+  });
+
+  it('does not look for the object when Complete was not retried (NoSuchUpload on the first attempt: the upload was aborted)', async () => {
+    const { client, calls } = completedButLost({ objectBytes: data.length, attempts: 1 });
+    const store = new S3ObjectStore(client, storeConfig({ mode: 'bucket_default' }), { partSizeBytes: MIN_PART_SIZE, queueSize: 1 });
+    await expect(store.upload('k', chunked(data), { contentType: 'application/octet-stream' })).rejects.toThrow(/^Upload of s3:\/\/b\/k failed/);
+    expect(calls.some((c) => c.op === 'HeadObject')).toBe(false);
   });
 });
