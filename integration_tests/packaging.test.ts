@@ -16,7 +16,7 @@ import { assertNoSecretLeak, secretsOfRun } from './support/secrets.js';
 const execFileP = promisify(execFile);
 
 /** execFile, with the output scanned for the secrets the run could know, as support/cli.ts does. */
-async function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string }> {
+async function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; maxBuffer?: number } = {}): Promise<{ stdout: string; stderr: string }> {
   const out = await execFileP(file, args, options);
   assertNoSecretLeak({ stdout: out.stdout, stderr: out.stderr }, secretsOfRun(args, options.env ?? process.env));
   return out;

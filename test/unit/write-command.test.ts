@@ -14,10 +14,10 @@ import type { UploadOptions, UploadResult } from '../../src/storage/port.js';
 import { CopyConverter, MemoryStore } from '../support/fakes.js';
 import { configuredStream } from './support/catalog.js';
 
-/** Uploads wait until release(); an abort fails them after `abortMs` (the parts in flight, then AbortMultipartUpload). */
+/** Uploads wait until releaseUploads(); an abort fails them after `abortMs` (the parts in flight, then AbortMultipartUpload). */
 class GatedStore extends MemoryStore {
-  release!: () => void;
-  private readonly gate = new Promise<void>((r) => (this.release = r));
+  releaseUploads!: () => void;
+  private readonly uploadGate = new Promise<void>((r) => (this.releaseUploads = r));
   uploadsStarted = 0;
   abortsDone = 0;
   constructor(private readonly abortMs = 0) {
@@ -29,7 +29,7 @@ class GatedStore extends MemoryStore {
     this.uploadsStarted++;
     const signal = options.signal!;
     const aborted = new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
-    if ((await Promise.race([this.gate.then(() => 'released'), aborted.then(() => 'aborted')])) === 'aborted') {
+    if ((await Promise.race([this.uploadGate.then(() => 'released'), aborted.then(() => 'aborted')])) === 'aborted') {
       await new Promise((r) => setTimeout(r, this.abortMs));
       this.abortsDone++;
       throw signal.reason as Error;
@@ -166,7 +166,7 @@ describe('write() on SIGTERM', () => {
     await h.waitFor(isMarkerWarning);
     while (store.uploadsStarted === 0) await new Promise((r) => setImmediate(r));
     h.sigterm();
-    store.release();
+    store.releaseUploads();
     expect(await h.code).toBe(143);
     expect(cursors(h)).toEqual([1]);
     const trace = h.messages.find((m) => m.type === 'TRACE')!;
