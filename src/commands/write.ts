@@ -47,7 +47,7 @@ export interface Formats {
 
 export interface WriteDeps {
   openStore(config: Config): Promise<ObjectStore & { close?(): void }>;
-  openFormats(config: Config, workDir: string, engine: { memoryBytes: number; threads: number }): Promise<Formats>;
+  openFormats(config: Config, workDir: string, engine: { memoryBytes: number; threads: number; spillBytes: number }): Promise<Formats>;
   now(): number;
   /** How long, from SIGTERM, the sync may take to finish held states (or the end of its input). */
   graceMs: number;
@@ -88,7 +88,7 @@ export async function writeCommand(
   try {
     // Parts in flight per file: upload_concurrency, as far as the memory budget allows.
     store = await deps.openStore({ ...config, uploadConcurrency: plan.uploadConcurrency });
-    formats = await deps.openFormats(config, workDir, { memoryBytes: plan.engineMemoryBytes, threads: plan.engineThreads });
+    formats = await deps.openFormats(config, workDir, { memoryBytes: plan.engineMemoryBytes, threads: plan.engineThreads, spillBytes: plan.engineSpillBytes });
     const sinks = new Map<string, StreamSink>();
     for (const [i, s] of catalog.streams.entries()) {
       const key = streamKey(s.stream.name, s.stream.namespace);
@@ -239,11 +239,13 @@ export function runWrite(configPath: string, catalogPath: string, out: MessageWr
             void out.log('WARN', `Credential renewal failed; retrying with the current credentials: ${asConnectorError(err).message}`).catch(() => undefined),
         });
       },
-      openFormats: async (config, workDir, { memoryBytes, threads }) => {
+      openFormats: async (config, workDir, { memoryBytes, threads, spillBytes }) => {
         const engine = await createDuckDbEngine({
           memoryLimitBytes: memoryBytes,
           threads,
           tempDirectory: join(workDir, 'duckdb'),
+          // DuckDB rarely spills while it converts, and must not fill the disk when it does.
+          maxTempDirectoryBytes: spillBytes,
           // A conversion that needs more than the planned share (a record of many MiB) may take
           // up to this much; beyond it DuckDB fails the conversion cleanly instead of the OS
           // killing the process.

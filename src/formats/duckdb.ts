@@ -13,6 +13,8 @@ export interface DuckDbEngineOptions {
   threads?: number;
   /** Where DuckDB spills; default: DuckDB's own (`.tmp` beside a database, none in memory). */
   tempDirectory?: string;
+  /** The most DuckDB may spill to tempDirectory; a conversion that needs more fails. Default: DuckDB's (90% of the free disk). */
+  maxTempDirectoryBytes?: number;
   /** The highest memory_limit withMemoryAtLeast may set; default three quarters of the machine's memory. */
   memoryCapBytes?: number;
 }
@@ -57,6 +59,9 @@ export function engineConfig(options: DuckDbEngineOptions = {}): Record<string, 
     config.memory_limit = `${mib}MiB`;
   }
   if (options.tempDirectory !== undefined) config.temp_directory = options.tempDirectory;
+  if (options.maxTempDirectoryBytes !== undefined) {
+    config.max_temp_directory_size = `${Math.max(1, Math.floor(options.maxTempDirectoryBytes / (1024 * 1024)))}MiB`;
+  }
   return config;
 }
 

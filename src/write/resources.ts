@@ -37,6 +37,8 @@ export interface ResourcePlan {
   engineMemoryBytes: number;
   /** DuckDB's worker threads: every core, as far as its memory share allows. */
   engineThreads: number;
+  /** The most DuckDB may spill to disk: the temp-disk budget's 10% that spools and the backlog leave. */
+  engineSpillBytes: number;
   /** Files uploading at once across streams. */
   maxParallelUploads: number;
   /** Parts in flight per uploading file: upload_concurrency, as far as the upload share allows. */
@@ -68,6 +70,7 @@ export function resourcePlan(config: Config, cores = availableParallelism(), str
   return {
     engineMemoryBytes,
     engineThreads,
+    engineSpillBytes: Math.floor(disk * 0.1),
     maxParallelUploads,
     uploadConcurrency,
     sessionLimits: (c) => ({

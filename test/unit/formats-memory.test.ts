@@ -30,6 +30,11 @@ describe('createDuckDbEngine', () => {
     expect(await setting(engine, 'allocator_flush_threshold')).toBe('16.0 MiB');
     expect(await setting(engine, 'allocator_background_threads')).toBe('true');
   });
+
+  it('bounds what DuckDB may spill to its temp directory when told to', async () => {
+    engine = await createDuckDbEngine({ threads: 1, memoryLimitBytes: 512 * MiB, maxTempDirectoryBytes: 800 * MiB });
+    expect(await setting(engine, 'max_temp_directory_size')).toBe('800.0 MiB');
+  });
 });
 
 describe('DuckDbEngine.withMemoryAtLeast', () => {
