@@ -19,7 +19,7 @@
 // - White space after the opening brace that starts with a tab is dropped, so that no line carries
 //   the mark by chance (sources hardly ever write a tab there; other white space stays as sent).
 
-/** The start of a spooled line (after DuckDB trims it) that holds an inexact number (see above). */
+/** The start of a spooled line that holds an inexact number (see above). */
 export const INEXACT_NUMBER_MARK = '{\t';
 const TAB = 0x09;
 
@@ -120,8 +120,13 @@ export function rewriteRecordLine(b: Buffer, input: RewriteInput): Buffer {
     else if (verdict) edits.push({ start, end, text: verdict.digits });
   }
   if (input.loneSurrogate) surrogateEdits(b, edits);
-  // The mark goes right after the brace, ahead of the removal of white space there (the sort is stable).
-  if (inexact) edits.unshift({ start: input.brace + 1, end: input.brace + 1, text: INEXACT_NUMBER_MARK.slice(1) });
+  if (inexact) {
+    // The mark starts the line: white space before the brace goes (a reader that does not trim
+    // the line would not see the mark), the tab right after it, ahead of the removal of white
+    // space there (the sort is stable).
+    edits.unshift({ start: input.brace + 1, end: input.brace + 1, text: INEXACT_NUMBER_MARK.slice(1) });
+    if (input.brace > 0) edits.unshift({ start: 0, end: input.brace, text: '' });
+  }
   if (edits.length === 0) return b;
   edits.sort((x, y) => x.start - y.start);
   const parts: Buffer[] = [];

@@ -26,14 +26,14 @@ afterAll(async () => {
 });
 
 /** Converts records (their `data`, spooled as the session spools them) to Parquet rows. */
-async function rows(properties: Record<string, unknown>, datas: string[]): Promise<Record<string, unknown>[]> {
+async function rows(properties: Record<string, unknown>, datas: string[], indent = ''): Promise<Record<string, unknown>[]> {
   const format: Format = { type: 'parquet', compression: 'snappy' };
   const converter = await createStreamConverter(
     { stream: { stream: { name: 'values', json_schema: { type: 'object', properties }, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' }, format, syncId: 1, generationId: 1 },
     engine,
   );
   const spool = join(dir, `spool-${++counter}`);
-  const lines = datas.map((d) => recordLineToSpool(Buffer.from(`{"type":"RECORD","record":{"stream":"values","data":${d},"emitted_at":1000}}`)).toString('utf8'));
+  const lines = datas.map((d) => recordLineToSpool(Buffer.from(`${indent}{"type":"RECORD","record":{"stream":"values","data":${d},"emitted_at":1000}}`)).toString('utf8'));
   await writeFile(spool, lines.map((l) => l + '\n').join(''));
   const [file] = await converter.convert(spool, { targetFileBytes: 64 << 20, outDir: join(dir, `out-${counter}`) });
   return (await hyparquetRead(file!.path)).rows;
@@ -54,6 +54,14 @@ describe('integer columns on a line with a number a double cannot tell from an i
       [null, null, null],
     ]);
     expect(got.map((r) => nulled(r._airbyte_meta))).toEqual([['a'], [], ['a', 'c']]);
+  });
+
+  it('do so on a line sent with white space before its brace too', async () => {
+    const got = await rows({ a: { type: 'integer' }, b: { type: 'number' } }, ['{"a":5.0,"b":0.99999999999999999}', '{"a":5.0}'], ' \t ');
+    expect(got.map((r) => [r.a, nulled(r._airbyte_meta)])).toEqual([
+      [null, ['a']],
+      [5n, []],
+    ]);
   });
 
   it('an integer column nulls 1.0000000000000001 with a NULLED change', async () => {

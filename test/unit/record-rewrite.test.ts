@@ -77,6 +77,8 @@ describe('the line a RECORD spools', () => {
     const spaced = Buffer.from('{ \t"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1}}');
     expect(scanRecordLine(spaced)!.line).toBe(spaced);
     expect(spooled('{ "type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}')).toBe('{\t "type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}');
+    // The mark starts the line, whatever white space came before the brace.
+    expect(spooled(' \t {\t"type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}')).toBe('{\t"type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}');
   });
 
   it('keeps only the last of duplicate envelope members DuckDB reads, as the scan and JSON.parse take it', () => {
