@@ -1,6 +1,8 @@
 // The type matrix through the real connector: every format × compression is written by `write`
 // to radosgw, downloaded, and read back exactly — by DuckDB with the manifest's column types, and
-// for Parquet also by hyparquet (an independent reader).
+// for Parquet also by hyparquet (an independent reader). The manifest's column types, and the
+// Parquet file's own, are compared with the types the matrix expects. Beside the matrix, a stream
+// whose schema declares no columns goes the same way.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { createDuckDbEngine, type DuckDbEngine } from '../src/formats/duckdb.js';
 import { quoteLiteral } from '../src/formats/schema.js';
-import { canonFromHyparquet, duckRows, hyparquetRead } from '../test/unit/support/formats.js';
-import { ALL_TYPES, MATRIX_RECORDS, MATRIX_SCHEMA } from '../test/unit/support/matrix.js';
+import { canonFromHyparquet, duckRows, hyparquetRead, JsonNumber, parseJsonExact } from '../test/unit/support/formats.js';
+import { ALL_TYPES, EXPECTED_COLUMN_TYPES, MATRIX_RECORDS, MATRIX_SCHEMA } from '../test/unit/support/matrix.js';
 import { expectMatrixRows } from '../test/unit/support/matrix-check.js';
 import { runCli, tempJson } from './support/cli.js';
 import { accessKeyConfig, catalog, streamStateLine } from './support/messages.js';
@@ -57,38 +59,71 @@ function duckReader(path: string, format: Record<string, string>, columns: { nam
   return `SELECT * FROM read_json(${quoteLiteral(path)}, format = 'newline_delimited', maximum_object_size = 8000000, columns = ${spec})`;
 }
 
+/** Records of the stream without columns: every field lands in _airbyte_additional_properties. */
+const EMPTY_DATAS = ['{"a":1,"b":{"c":[true]}}', '{}', '{"big":123456789012345678901234567890}', '{"s":"x\\ud800"}'];
+const EMPTY_EXTRAS = ['{"a":1,"b":{"c":[true]}}', null, '{"big":123456789012345678901234567890}', '{"s":"x\uFFFD"}'];
+
+/** Name → type of a manifest's (or a file's) columns. */
+const typeMap = (columns: { name: string; type: string }[]): Record<string, string> => Object.fromEntries(columns.map((c) => [c.name, c.type]));
+
 describe.each(FORMATS)('type matrix through write: %o', (format) => {
-  let manifest: any;
-  let path: string;
+  const type = format.format_type as 'parquet' | 'csv' | 'jsonl';
+  const written: Record<string, { manifest: any; path: string }> = {};
 
   beforeAll(async () => {
     const bucket = await freshBucket('types');
     const config = tempJson('config.json', accessKeyConfig(s3Server(), bucket, { format }));
-    const cat = tempJson('catalog.json', catalog([{ name: 'matrix', namespace: 'public', properties: MATRIX_SCHEMA.properties, generationId: GENERATION_ID }], SYNC_ID));
-    const input = MATRIX_RECORDS.map((r) => r.line).concat(streamStateLine('matrix', 'end', 'public')).join('\n') + '\n';
+    const streams = [
+      { name: 'matrix', namespace: 'public', properties: MATRIX_SCHEMA.properties, generationId: GENERATION_ID },
+      { name: 'empty', namespace: 'public', properties: {}, generationId: GENERATION_ID },
+    ];
+    const cat = tempJson('catalog.json', catalog(streams, SYNC_ID));
+    const empty = EMPTY_DATAS.map((d) => `{"type":"RECORD","record":{"stream":"empty","namespace":"public","data":${d},"emitted_at":1700000000123}}`);
+    const input = [...MATRIX_RECORDS.map((r) => r.line), ...empty, streamStateLine('matrix', 'end', 'public'), streamStateLine('empty', 'end', 'public')].join('\n') + '\n';
     const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: input });
     expect(res.code, res.stderr + res.lines.join('\n')).toBe(0);
-    expect(res.messages.filter((m) => m.type === 'STATE')).toHaveLength(1);
-    [manifest] = await manifests(bucket);
-    expect(manifest.files).toHaveLength(1);
-    expect(manifest.record_count).toBe(MATRIX_RECORDS.length);
-    const key: string = manifest.files[0].key;
-    const ext = key.slice(key.indexOf('.', key.lastIndexOf('/')) + 1);
-    path = join(dir, `${format.format_type}-${format.compression_codec ?? format.compression}.${ext}`);
-    await writeFile(path, await getObject(bucket, key));
+    expect(res.messages.filter((m) => m.type === 'STATE')).toHaveLength(2);
+    for (const manifest of await manifests(bucket)) {
+      expect(manifest.files).toHaveLength(1);
+      const key: string = manifest.files[0].key;
+      const ext = key.slice(key.indexOf('.', key.lastIndexOf('/')) + 1);
+      const path = join(dir, `${manifest.stream.name}-${format.format_type}-${format.compression_codec ?? format.compression}.${ext}`);
+      await writeFile(path, await getObject(bucket, key));
+      written[manifest.stream.name] = { manifest, path };
+    }
+    expect(Object.keys(written).sort()).toEqual(['empty', 'matrix']);
+    expect(written.matrix!.manifest.record_count).toBe(MATRIX_RECORDS.length);
+    expect(written.empty!.manifest.record_count).toBe(EMPTY_DATAS.length);
   });
 
-  it('lists the columns in order with their written types, metadata first', async () => {
+  it('lists the columns in order with the types expected for the format, metadata first', async () => {
+    const { manifest } = written.matrix!;
     const names = manifest.columns.map((c: { name: string }) => c.name);
     expect(names).toEqual(['_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_generation_id', '_airbyte_meta', ...Object.keys(MATRIX_SCHEMA.properties), '_airbyte_additional_properties']);
-    if (format.format_type === 'parquet') {
-      const described = await connection.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(path)}))`);
-      const types = described.getRowObjectsJS().map((r) => ({ name: r.column_name, type: r.column_type }));
-      expect(types).toEqual(manifest.columns);
-    }
+    expect(typeMap(manifest.columns)).toEqual(EXPECTED_COLUMN_TYPES[type]);
+  });
+
+  if (format.format_type === 'parquet') {
+    it('writes the Parquet types expected, as DuckDB reads the file', async () => {
+      const described = await connection.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(written.matrix!.path)}))`);
+      const types = described.getRowObjectsJS().map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+      expect(typeMap(types)).toEqual(EXPECTED_COLUMN_TYPES.parquet);
+    });
+  }
+
+  it('keeps every field of a stream without columns in _airbyte_additional_properties', async () => {
+    const { manifest, path } = written.empty!;
+    const meta = Object.fromEntries(['_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_generation_id', '_airbyte_meta', '_airbyte_additional_properties'].map((n) => [n, EXPECTED_COLUMN_TYPES[type][n]]));
+    expect(manifest.columns).toEqual(Object.entries(meta).map(([name, t]) => ({ name, type: t })));
+    const reader = await connection.runAndReadAll(`SELECT CAST(_airbyte_additional_properties AS VARCHAR) AS x FROM (${duckReader(path, format, manifest.columns)})`);
+    const rows = reader.getRowObjectsJS() as { x: string | null }[];
+    // Compared exactly (numbers as their text: the big integer keeps its digits), in any order.
+    const canon = (x: string | null): string | null => (x === null ? null : JSON.stringify(parseJsonExact(x), (_k, v) => (v instanceof JsonNumber ? `#${v.text}` : v)));
+    expect(rows.map((r) => canon(r.x)).sort()).toEqual(EMPTY_EXTRAS.map(canon).sort());
   });
 
   it('holds exact values, read back by DuckDB', async () => {
+    const { manifest, path } = written.matrix!;
     const jsonText = new Set<string>(manifest.columns.filter((c: { type: string }) => c.type === 'JSON').map((c: { name: string }) => c.name));
     const rows = await duckRows(connection, duckReader(path, format, manifest.columns), ALL_TYPES, jsonText);
     expectMatrixRows(rows, 'duckdb', SYNC_ID, GENERATION_ID);
@@ -96,7 +131,7 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
 
   if (format.format_type === 'parquet') {
     it('holds exact values, read back by hyparquet', async () => {
-      const { rows } = await hyparquetRead(path);
+      const { rows } = await hyparquetRead(written.matrix!.path);
       const canon = rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, canonFromHyparquet(ALL_TYPES[k]!, v)])));
       expectMatrixRows(canon, 'hyparquet', SYNC_ID, GENERATION_ID);
     });

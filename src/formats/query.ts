@@ -96,7 +96,7 @@ function columnSql(c: DataColumn, i: number): ColumnSql {
   if (t.kind !== 'struct' && t.kind !== 'list') {
     const v = `__v${i}`;
     return {
-      convert: [`${field} AS ${r}`, `${convertScalar(t.kind, field)} AS ${v}`],
+      convert: [`${field} AS ${r}`, `${convertScalar(t, field)} AS ${v}`],
       nested: [],
       value: v,
       fits: canMisfit(t) ? `(${r} IS NULL OR ${v} IS NOT NULL)` : null,

@@ -31,10 +31,17 @@ export type ScalarKind =
   /** Any JSON value, written as JSON text. */
   | 'json';
 
-export type ValueType =
-  | { kind: ScalarKind }
-  | { kind: 'struct'; fields: StructField[] }
-  | { kind: 'list'; items: ValueType };
+export type ValueType = ScalarType | { kind: 'struct'; fields: StructField[] } | { kind: 'list'; items: ValueType };
+
+export interface ScalarType {
+  kind: ScalarKind;
+  /**
+   * Integer and number only: the value may also come as a string of digits. Airbyte's well-known
+   * Integer and Number are strings (WellKnownTypes.json: `type: string` with a digit pattern), so
+   * a column from those references takes "12345" as well as 12345.
+   */
+  strings?: true;
+}
 
 export interface StructField {
   name: string;
@@ -57,18 +64,21 @@ type Schema = Record<string, unknown>;
 
 const MAX_DEPTH = 64;
 const WELL_KNOWN_PREFIX = 'WellKnownTypes.json#/definitions/';
-const WELL_KNOWN: Record<string, ScalarKind> = {
-  String: 'string',
-  BinaryData: 'binary',
-  Date: 'date',
-  TimestampWithTimezone: 'timestamptz',
-  TimestampWithoutTimezone: 'timestamp',
-  TimeWithTimezone: 'timetz',
-  TimeWithoutTimezone: 'time',
-  Number: 'number',
-  Integer: 'integer',
-  Boolean: 'boolean',
+const WELL_KNOWN: Record<string, ScalarType> = {
+  String: { kind: 'string' },
+  BinaryData: { kind: 'binary' },
+  Date: { kind: 'date' },
+  TimestampWithTimezone: { kind: 'timestamptz' },
+  TimestampWithoutTimezone: { kind: 'timestamp' },
+  TimeWithTimezone: { kind: 'timetz' },
+  TimeWithoutTimezone: { kind: 'time' },
+  Number: { kind: 'number', strings: true },
+  Integer: { kind: 'integer', strings: true },
+  Boolean: { kind: 'boolean' },
 };
+
+/** Kinds whose values are strings in JSON: a union of them is a plain string column. */
+const TEXT_KINDS: ReadonlySet<string> = new Set<ScalarKind>(['string', 'binary', 'timestamptz', 'timestamp', 'date', 'time', 'timetz']);
 
 const JSON_TYPE: ValueType = { kind: 'json' };
 
@@ -125,7 +135,7 @@ export function resolve(schema: unknown, root: Schema, depth: number, refs: Read
 
 function resolveRef(ref: string, root: Schema, depth: number, refs: ReadonlySet<string>): ValueType {
   const wellKnown = ref.startsWith(WELL_KNOWN_PREFIX) ? WELL_KNOWN[ref.slice(WELL_KNOWN_PREFIX.length)] : undefined;
-  if (wellKnown) return { kind: wellKnown };
+  if (wellKnown) return { ...wellKnown };
   // A local reference (#/definitions/x, #/$defs/x) into the stream's own schema.
   // A schema that refers to itself (a tree, a linked list) has no finite column type.
   if (ref.startsWith('#/') && !refs.has(ref)) {
@@ -147,7 +157,13 @@ function resolveUnion(options: unknown[], root: Schema, depth: number, refs: Rea
   const key = JSON.stringify(first);
   if (resolved.every((t) => JSON.stringify(t) === key)) return first;
   const kinds = new Set(resolved.map((t) => t.kind));
-  if (kinds.size === 2 && kinds.has('integer') && kinds.has('number')) return { kind: 'number' };
+  // Integers and numbers: a double (an integer fits it) that takes strings when any option does.
+  if ([...kinds].every((k) => k === 'integer' || k === 'number')) {
+    const strings = resolved.some((t) => (t as ScalarType).strings);
+    return { kind: kinds.has('number') ? 'number' : 'integer', ...(strings ? { strings: true as const } : {}) };
+  }
+  // Different kinds of string (a date or a plain string): the text as sent, not JSON text.
+  if ([...kinds].every((k) => TEXT_KINDS.has(k))) return { kind: 'string' };
   return JSON_TYPE;
 }
 

@@ -5,14 +5,26 @@
 //
 // "Raw" values come out of DuckDB's JSON reader in one of two shapes:
 // - text-shaped (VARCHAR): strings unquoted, any other JSON value as its JSON text. Used for the
-//   kinds whose source value is a string (string, binary, timestamps, date, time).
+//   kinds whose source value is a string (string, timestamps, date, time).
 // - JSON-shaped (JSON): the value's JSON text, strings still quoted. Used for integer, number,
-//   boolean and JSON kinds, so that "12" (a string) is told apart from 12 (a number), and for
-//   nested values, which are parsed again at their own level.
+//   boolean, binary and JSON kinds, so that "12" (a string) is told apart from 12 (a number), and
+//   for nested values, which are parsed again at their own level. (DuckDB writes a string's JSON
+//   text with the fewest escapes: base64 text comes out between its quotes as it is.)
+//
+// Numbers: DuckDB reads a number with a fraction or an exponent as a double, so an integer column
+// sees 1.0000000000000001 as 1.0. The record scan marks the spooled line of a record carrying such
+// a number (src/protocol/record-rewrite.ts), and spools integers of 2^53 and beyond written with a
+// fraction (123456789012345678.0) as their digits; an integer column takes a fraction or exponent
+// form only below 2^53 and on an unmarked line. `__j` is the spooled line (query.ts).
 
-import { duckdbType, quoteIdent, quoteLiteral, type ScalarKind, type ValueType } from './schema.js';
+import { INEXACT_NUMBER_MARK } from '../protocol/record-rewrite.js';
+import { duckdbType, quoteIdent, quoteLiteral, type ScalarKind, type ScalarType, type ValueType } from './schema.js';
 
-const TEXT_SHAPED: ReadonlySet<ScalarKind> = new Set(['string', 'binary', 'timestamptz', 'timestamp', 'date', 'time', 'timetz']);
+const TEXT_SHAPED: ReadonlySet<ScalarKind> = new Set(['string', 'timestamptz', 'timestamp', 'date', 'time', 'timetz']);
+/** True on a spooled line that carries a number a double cannot tell from an integer. */
+const INEXACT_LINE = `starts_with(__j, ${quoteLiteral(INEXACT_NUMBER_MARK)})`;
+/** 2^53: below it every integer is a double of its own. */
+const SAFE_INTEGER_BOUND = '9007199254740992';
 
 /** The type a raw value is read as (see the header). */
 export function rawShape(type: ValueType): 'VARCHAR' | 'JSON' {
@@ -25,7 +37,7 @@ export function isNested(type: ValueType): type is Extract<ValueType, { kind: 's
 
 /** True when every value of the type's raw shape fits (no conversion can fail). */
 function alwaysFits(type: ValueType): boolean {
-  return type.kind === 'string' || type.kind === 'binary' || type.kind === 'json';
+  return type.kind === 'string' || type.kind === 'json';
 }
 
 /** True when the type holds a STRUCT somewhere, i.e. a value can carry undeclared members. */
@@ -38,82 +50,108 @@ export function hasStruct(type: ValueType): boolean {
 const text = (x: string): string => `CAST(${x} AS VARCHAR)`;
 // Starts with a digit (':' follows '9' in ASCII); cheaper than taking a substring.
 const digitFirst = (x: string): string => `(${x} >= '0' AND ${x} < ':')`;
+/** Ends with ASCII white space (space, \t, \n, \v, \f, \r), which DuckDB's casts skip; ends_with costs next to nothing. */
+const spaceLast = (x: string): string => `(${[32, 9, 10, 11, 12, 13].map((c) => `ends_with(${x}, chr(${c}))`).join(' OR ')})`;
+/** The text between the quotes of a JSON string's text (known to hold no escapes). */
+const unquoted = (t: string): string => `substr(${t}, 2, length(${t}) - 2)`;
 
-const TIME_PATTERN = '[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?';
+// Shapes checked before a cast where DuckDB's cast is too lenient (it reads "2022-01-2x" as a date,
+// takes 24:00:00 as a time of day). Timestamps are left to DuckDB's cast, which rejects trailing
+// text, except for trailing white space (checked cheaply); its remaining leniencies (one-digit
+// fields, 24:00:00, offsets beyond ±23:59) are documented in docs/types.md: a shape check on every
+// timestamp value measured about 170 ns a value (several % of a conversion).
+const DATE_SHAPE = '[0-9]{4,}-[0-9][0-9]-[0-9][0-9]';
+const TIME_SHAPE = '(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?';
+/** A date followed by a time of day (its rest is DuckDB's to read, as for timestamps). */
+const DATE_TIME_SHAPE = `${DATE_SHAPE}[Tt ][0-9].*`;
+const BASE64_SHAPE = '(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?';
+const INTEGER_TEXT = '-?[0-9]+';
+const NUMBER_TEXT = '-?[0-9]+(?:\\.[0-9]+)?';
 
 /** Pads a one-digit offset hour at the end of a time (+5:30 → +05:30). */
 function fixOffset(x: string): string {
   return `regexp_replace(${x}, '([+-])([0-9])(:[0-9][0-9])$', '\\10\\2\\3')`;
 }
 
+/** A timestamp text DuckDB reads: the RFC 3339 / Airbyte forms it does not (" BC", +5:30, t and z) rewritten. */
+function fixTimestamp(x: string): string {
+  return `regexp_replace(${fixOffset(`upper(${x})`)}, '^([0-9]+-[0-9][0-9]-[0-9][0-9])[T ](.*) BC$', '\\1 (BC) \\2')`;
+}
+
+/** A timestamp (TIMESTAMPTZ or TIMESTAMP); the rewrite only when the direct cast fails. */
+function castTimestamp(x: string, target: string): string {
+  return `COALESCE(TRY_CAST(${x} AS ${target}), TRY_CAST(${fixTimestamp(x)} AS ${target}))`;
+}
+
+/** An integer from a JSON number's text: exact, or NULL (see the header on fractions and exponents). */
+function integerFromNumber(t: string): string {
+  const d = `TRY_CAST(${t} AS DOUBLE)`;
+  const exact = `abs(${d}) < ${SAFE_INTEGER_BOUND} AND ${d} = trunc(${d}) AND NOT ${INEXACT_LINE}`;
+  return `(CASE WHEN contains(${t}, '.') OR contains(${t}, 'e') OR contains(${t}, 'E') THEN (CASE WHEN ${exact} THEN CAST(${d} AS BIGINT) END) ELSE TRY_CAST(${t} AS BIGINT) END)`;
+}
+
 /**
- * Converts a raw scalar (of rawShape(kind)) to its typed value; NULL when it does not fit.
+ * Converts a raw scalar (of rawShape(type)) to its typed value; NULL when it does not fit.
  * `x` is evaluated several times: pass a column or field reference, not a computation.
  */
-export function convertScalar(kind: ScalarKind, x: string): string {
-  switch (kind) {
+export function convertScalar(type: ScalarType, x: string): string {
+  switch (type.kind) {
     case 'string':
-    case 'binary':
       return x;
+    case 'binary': {
+      // Base64 as Airbyte's well-known BinaryData spells it (standard alphabet, padded); kept as text.
+      const t = text(x);
+      return `(CASE WHEN regexp_full_match(${t}, '"${BASE64_SHAPE}"') THEN ${unquoted(t)} END)`;
+    }
     case 'json':
       return text(x);
     case 'integer': {
       const t = text(x);
-      // Plain integer text casts exactly (strings keep their quotes and fail). Text with a
-      // fraction or an exponent fits only when it is an exact integer: "5.0", "1e2".
-      const d = `TRY_CAST(${t} AS DOUBLE)`;
-      const fractional =
-        `CASE WHEN regexp_full_match(${t}, '-?[0-9]+\\.0*') THEN TRY_CAST(split_part(${t}, '.', 1) AS BIGINT) ` +
-        `WHEN abs(${d}) <= 9007199254740992 AND ${d} = trunc(${d}) THEN CAST(${d} AS BIGINT) END`;
-      return `(CASE WHEN contains(${t}, '.') OR contains(${t}, 'e') OR contains(${t}, 'E') THEN ${fractional} ELSE TRY_CAST(${t} AS BIGINT) END)`;
+      // A string fits only a well-known Integer (its canonical form: digits).
+      if (!type.strings) return integerFromNumber(t);
+      return `(CASE WHEN starts_with(${t}, '"') THEN (CASE WHEN regexp_full_match(${t}, '"${INTEGER_TEXT}"') THEN TRY_CAST(${unquoted(t)} AS BIGINT) END) ELSE ${integerFromNumber(t)} END)`;
     }
     case 'number': {
       const t = text(x);
       const d = `TRY_CAST(${t} AS DOUBLE)`;
-      // JSON has no NaN or Infinity; Airbyte's well-known Number sends them as strings.
+      // JSON has no NaN or Infinity; Airbyte's well-known Number sends them as strings, and its
+      // other values as strings of digits (taken by a well-known Number column only).
+      const digits = type.strings
+        ? `WHEN regexp_full_match(${t}, '"${NUMBER_TEXT}"') THEN (CASE WHEN NOT isinf(TRY_CAST(${unquoted(t)} AS DOUBLE)) THEN TRY_CAST(${unquoted(t)} AS DOUBLE) END) `
+        : '';
       return (
-        `(CASE WHEN starts_with(${t}, '"') THEN (CASE ${t} WHEN '"NaN"' THEN CAST('NaN' AS DOUBLE) ` +
-        `WHEN '"Infinity"' THEN CAST('Infinity' AS DOUBLE) WHEN '"-Infinity"' THEN CAST('-Infinity' AS DOUBLE) END) ` +
+        `(CASE WHEN starts_with(${t}, '"') THEN (CASE WHEN ${t} = '"NaN"' THEN CAST('NaN' AS DOUBLE) ` +
+        `WHEN ${t} = '"Infinity"' THEN CAST('Infinity' AS DOUBLE) WHEN ${t} = '"-Infinity"' THEN CAST('-Infinity' AS DOUBLE) ${digits}END) ` +
         `WHEN isinf(${d}) THEN NULL ELSE ${d} END)`
       );
     }
     case 'boolean':
       return `(CASE ${text(x)} WHEN 'true' THEN true WHEN 'false' THEN false END)`;
     case 'timestamptz':
-    case 'timestamp': {
-      const target = kind === 'timestamptz' ? 'TIMESTAMPTZ' : 'TIMESTAMP';
-      // DuckDB reads ISO-8601 with offsets; the RFC 3339 / Airbyte forms it does not read
-      // directly (a " BC" suffix, one-digit offset hours as in +5:30, lower-case t and z) are
-      // rewritten on the slow path only.
-      const fixed = `regexp_replace(${fixOffset(`upper(${x})`)}, '^([0-9]+-[0-9][0-9]-[0-9][0-9])[T ](.*) BC$', '\\1 (BC) \\2')`;
-      return `(CASE WHEN ${digitFirst(x)} THEN COALESCE(TRY_CAST(${x} AS ${target}), TRY_CAST(${fixed} AS ${target})) END)`;
-    }
+    case 'timestamp':
+      return `(CASE WHEN ${digitFirst(x)} AND NOT ${spaceLast(x)} THEN ${castTimestamp(x, type.kind === 'timestamptz' ? 'TIMESTAMPTZ' : 'TIMESTAMP')} END)`;
     case 'date':
-      // DuckDB's DATE cast ignores trailing text ("2022-01-23x"): only the plain ten-character
-      // form goes to it directly; a date-time must parse whole (its wall-clock date is kept), and
-      // " BC" is rewritten to DuckDB's "(BC)".
+      // YYYY-MM-DD (the common case, tested first: DuckDB's DATE cast ignores trailing text), with
+      // Airbyte's " BC", or a full date-time, whose own calendar date is kept (its wall-clock
+      // date, whatever its offset), BC included.
       return (
-        `(CASE WHEN NOT ${digitFirst(x)} THEN NULL WHEN length(${x}) = 10 THEN TRY_CAST(${x} AS DATE) ` +
-        `WHEN regexp_full_match(${x}, '[0-9]+-[0-9][0-9]-[0-9][0-9] BC') THEN TRY_CAST(replace(${x}, ' BC', ' (BC)') AS DATE) ` +
-        `ELSE CAST(TRY_CAST(${x} AS TIMESTAMP) AS DATE) END)`
+        `(CASE WHEN length(${x}) = 10 AND regexp_full_match(${x}, '${DATE_SHAPE}') THEN TRY_CAST(${x} AS DATE) ` +
+        `WHEN regexp_full_match(${x}, '${DATE_SHAPE} BC') THEN TRY_CAST(replace(${x}, ' BC', ' (BC)') AS DATE) ` +
+        `WHEN regexp_full_match(${x}, '${DATE_TIME_SHAPE}') AND NOT ${spaceLast(x)} THEN CAST(${castTimestamp(x, 'TIMESTAMP')} AS DATE) END)`
       );
     case 'time':
     case 'timetz':
-      // Validated, then written as the source's own ISO-8601 text (Parquet TIME breaks older Spark).
-      // The shape is checked as Airbyte's well-known types spell it (DuckDB's TIME cast ignores
-      // trailing text), the ranges by DuckDB. TIMETZ wants "+00" for Z, two-digit offset hours.
-      if (kind === 'time') return `(CASE WHEN regexp_full_match(${x}, '${TIME_PATTERN}') AND TRY_CAST(${x} AS TIME) IS NOT NULL THEN ${x} END)`;
-      return (
-        `(CASE WHEN regexp_full_match(${x}, '${TIME_PATTERN}([Zz]|[+-][0-9][0-9]?:[0-9][0-9])') ` +
-        `AND TRY_CAST(regexp_replace(${fixOffset(x)}, '[Zz]$', '+00') AS TIMETZ) IS NOT NULL THEN ${x} END)`
-      );
+      // Validated, then written as the source's own ISO-8601 text (Parquet TIME breaks older
+      // Spark). The shape checks the ranges too: hours 00-23, offsets up to ±23:59.
+      if (type.kind === 'time') return `(CASE WHEN regexp_full_match(${x}, '${TIME_SHAPE}') THEN ${x} END)`;
+      return `(CASE WHEN regexp_full_match(${x}, '${TIME_SHAPE}(?:[Zz]|[+-](?:[01]?[0-9]|2[0-3]):[0-5][0-9])') THEN ${x} END)`;
   }
 }
 
 /** convertScalar for a type known not to be nested. */
 export function convertLeaf(type: ValueType, x: string): string {
   if (type.kind === 'struct' || type.kind === 'list') throw new Error(`convertLeaf: ${type.kind} is nested`);
-  return convertScalar(type.kind, x);
+  return convertScalar(type, x);
 }
 
 /** True when a value of the type can fail to fit (and so needs a fits check). */
@@ -151,7 +189,7 @@ export function parseNested(type: Extract<ValueType, { kind: 'struct' | 'list' }
 export function convertPair(type: ValueType, x: string, depth = 0): string {
   if (type.kind === 'struct') return convertStructPair(type, x, depth);
   if (type.kind === 'list') return convertListPair(type, x, depth);
-  const c = convertScalar(type.kind, x);
+  const c = convertScalar(type, x);
   const ok = alwaysFits(type) ? 'true' : `(${x} IS NULL OR ${c} IS NOT NULL)`;
   return `{'ok': ${ok}, 'und': false, 'v': ${c}}`;
 }

@@ -11,184 +11,24 @@
 // else (another message type, a malformed line, a RECORD missing a field) it answers undefined
 // and the caller takes the general path (JSON.parse), which reports the problem as before.
 // UTF-8 validity is the line reader's check; the scan treats bytes >= 0x80 as string content.
+//
+// On the way it notes, at no cost for ordinary lines, what DuckDB would read wrongly or not at all
+// (lone surrogate escapes, numbers a double cannot hold exactly, duplicate envelope members):
+// such a line is rewritten before it is spooled (record-rewrite.ts), and `line` of the answer is
+// what to spool.
+
+import { BACKSLASH, COLON, COMMA, isDigit, LBRACE, MINUS, notes, QUOTE, RBRACE, skipSpace, skipString, skipValue } from './json-skip.js';
+import { rewriteRecordLine } from './record-rewrite.js';
+
+/** [start, end) of envelope members to drop: earlier duplicates of what DuckDB reads (flat pairs). */
+const droppedMembers: number[] = [];
 
 export interface RecordFacts {
   stream: string;
   /** The record's namespace when it is a string. */
   namespace: string | undefined;
-}
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const NINE = 0x39;
-
-/** 1 for bytes that may stand for themselves inside a JSON string. */
-const PLAIN = new Uint8Array(256);
-for (let c = 0x20; c < 256; c++) PLAIN[c] = c === QUOTE || c === BACKSLASH ? 0 : 1;
-/** 1 for JSON whitespace (the four characters JSON.parse skips). */
-const SPACE = new Uint8Array(256);
-SPACE[0x20] = SPACE[0x09] = SPACE[0x0a] = SPACE[0x0d] = 1;
-/** 1 for the characters a backslash may escape (other than u). */
-const ESCAPE = new Uint8Array(256);
-for (const c of '"\\/bfnrt') ESCAPE[c.charCodeAt(0)] = 1;
-/** 1 for hexadecimal digits. */
-const HEX = new Uint8Array(256);
-for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
-
-const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
-
-function skipSpace(b: Uint8Array, i: number, end: number): number {
-  while (i < end && SPACE[b[i]!] === 1) i++;
-  return i;
-}
-
-/** `i` at an opening quote: the index past the closing quote, or -1. */
-function skipString(b: Uint8Array, i: number, end: number): number {
-  i++;
-  // The common case: plain characters up to the closing quote.
-  while (i < end && PLAIN[b[i]!] === 1) i++;
-  if (i < end && b[i] === QUOTE) return i + 1;
-  return skipEscapedString(b, i, end);
-}
-
-/** skipString past its plain start: `i` at an escape, a control character or the end. */
-function skipEscapedString(b: Uint8Array, i: number, end: number): number {
-  for (;;) {
-    if (i >= end) return -1;
-    const c = b[i]!;
-    if (c === QUOTE) return i + 1;
-    if (c !== BACKSLASH || i + 1 >= end) return -1; // a control character, or a trailing backslash
-    const e = b[i + 1]!;
-    if (ESCAPE[e] === 1) {
-      i += 2;
-    } else if (e === 0x75 /* u */) {
-      if (i + 5 >= end || HEX[b[i + 2]!] !== 1 || HEX[b[i + 3]!] !== 1 || HEX[b[i + 4]!] !== 1 || HEX[b[i + 5]!] !== 1) return -1;
-      i += 6;
-    } else {
-      return -1;
-    }
-    while (i < end && PLAIN[b[i]!] === 1) i++;
-  }
-}
-
-/** `i` at the first character of a number: the index past it, or -1. */
-function skipNumber(b: Uint8Array, i: number, end: number): number {
-  if (i < end && b[i] === MINUS) i++;
-  if (i >= end) return -1;
-  if (b[i] === ZERO) i++;
-  else if (isDigit(b[i]!)) while (i < end && isDigit(b[i]!)) i++;
-  else return -1;
-  if (i < end && b[i] === DOT) {
-    i++;
-    if (i >= end || !isDigit(b[i]!)) return -1;
-    while (i < end && isDigit(b[i]!)) i++;
-  }
-  if (i < end && (b[i] === 0x65 || b[i] === 0x45) /* e E */) {
-    i++;
-    if (i < end && (b[i] === PLUS || b[i] === MINUS)) i++;
-    if (i >= end || !isDigit(b[i]!)) return -1;
-    while (i < end && isDigit(b[i]!)) i++;
-  }
-  return i;
-}
-
-function skipWord(b: Uint8Array, i: number, end: number, word: readonly number[]): number {
-  if (i + word.length > end) return -1;
-  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return -1;
-  return i + word.length;
-}
-
-const TRUE = [...'true'].map((c) => c.charCodeAt(0));
-const FALSE = [...'false'].map((c) => c.charCodeAt(0));
-const NULL = [...'null'].map((c) => c.charCodeAt(0));
-
-/** Open containers of skipValue: 1 object, 2 array. Grows for deep nesting (data, not an error). */
-let stack = new Uint8Array(256);
-
-/**
- * `i` at the first character of any JSON value: the index past it, or -1 when it is not valid
- * JSON. Iterative, so that deep nesting costs memory, not the call stack.
- */
-function skipValue(b: Uint8Array, i: number, end: number): number {
-  let depth = 0;
-  for (;;) {
-    // A value starts at i.
-    if (i >= end) return -1;
-    const c = b[i]!;
-    if (c === QUOTE) {
-      i = skipString(b, i, end);
-    } else if (c === LBRACE || c === LBRACKET) {
-      i = skipSpace(b, i + 1, end);
-      if (i < end && b[i] === (c === LBRACE ? RBRACE : RBRACKET)) {
-        i++;
-      } else {
-        if (depth === stack.length) {
-          const grown = new Uint8Array(stack.length * 2);
-          grown.set(stack);
-          stack = grown;
-        }
-        stack[depth++] = c === LBRACE ? 1 : 2;
-        if (c === LBRACE) {
-          i = memberValueStart(b, i, end);
-          if (i < 0) return -1;
-        }
-        continue;
-      }
-    } else if (c === MINUS || isDigit(c)) {
-      i = skipNumber(b, i, end);
-    } else if (c === 0x74 /* t */) {
-      i = skipWord(b, i, end, TRUE);
-    } else if (c === 0x66 /* f */) {
-      i = skipWord(b, i, end, FALSE);
-    } else if (c === 0x6e /* n */) {
-      i = skipWord(b, i, end, NULL);
-    } else {
-      return -1;
-    }
-    if (i < 0) return -1;
-    // After a value: close containers, or go on to the next element or member.
-    for (;;) {
-      if (depth === 0) return i;
-      i = skipSpace(b, i, end);
-      if (i >= end) return -1;
-      const d = b[i]!;
-      const top = stack[depth - 1];
-      if (d === COMMA) {
-        i = skipSpace(b, i + 1, end);
-        if (top === 1) {
-          i = memberValueStart(b, i, end);
-          if (i < 0) return -1;
-        }
-        break;
-      }
-      if ((d === RBRACE && top === 1) || (d === RBRACKET && top === 2)) {
-        depth--;
-        i++;
-        continue;
-      }
-      return -1;
-    }
-  }
-}
-
-/** `i` at a member's key: the index of its value's first character, or -1. */
-function memberValueStart(b: Uint8Array, i: number, end: number): number {
-  if (i >= end || b[i] !== QUOTE) return -1;
-  i = skipString(b, i, end);
-  if (i < 0) return -1;
-  i = skipSpace(b, i, end);
-  if (i >= end || b[i] !== COLON) return -1;
-  return skipSpace(b, i + 1, end);
+  /** The bytes to spool: the line itself, or its rewrite when DuckDB needs one (rare). */
+  line: Buffer;
 }
 
 /** The text of the JSON string spanning [start, end) (quotes included). */
@@ -242,6 +82,43 @@ interface RecordScan {
   emittedAtIsNumber: boolean;
 }
 
+const STREAM = 1;
+const DATA = 2;
+const EMITTED_AT = 3;
+const NAMESPACE = 4;
+const META = 5;
+
+/**
+ * [start, end) of the last data, emitted_at and meta members of a "record", by kind (DuckDB reads
+ * the first of duplicates, the scan the last: earlier ones are dropped from the spooled line).
+ */
+const memberSpans = new Int32Array(2 * (META + 1));
+
+function recordMemberKind(b: Buffer, keyStart: number, keyEnd: number): number {
+  // Plain spellings by the key's length first (quotes included).
+  const n = keyEnd - keyStart;
+  if (n === 6 && b[keyStart + 1] === 0x64 /* d */ && keyIs(b, keyStart, keyEnd, 'data')) return DATA;
+  if (n === 12 && keyIs(b, keyStart, keyEnd, 'emitted_at')) return EMITTED_AT;
+  if (n === 8 && keyIs(b, keyStart, keyEnd, 'stream')) return STREAM;
+  if (n === 11 && keyIs(b, keyStart, keyEnd, 'namespace')) return NAMESPACE;
+  if (n === 6 && keyIs(b, keyStart, keyEnd, 'meta')) return META;
+  // An escaped spelling is longer than its name (e.g. "d\u0061ta"), and holds a backslash.
+  if (n > 6) {
+    let escaped = false;
+    for (let k = keyStart + 1; k < keyEnd - 1 && !escaped; k++) escaped = b[k] === BACKSLASH;
+    if (escaped) for (const [name, kind] of MEMBER_KINDS) if (keyIs(b, keyStart, keyEnd, name)) return kind;
+  }
+  return 0;
+}
+
+const MEMBER_KINDS: readonly (readonly [string, number])[] = [
+  ['stream', STREAM],
+  ['data', DATA],
+  ['emitted_at', EMITTED_AT],
+  ['namespace', NAMESPACE],
+  ['meta', META],
+];
+
 /**
  * `i` at a '{': scans the members of a "record" object into `scan`, validating every value.
  * Returns the index past the object, or -1.
@@ -249,6 +126,8 @@ interface RecordScan {
 function scanRecordObject(b: Buffer, i: number, end: number, scan: RecordScan): number {
   i = skipSpace(b, i + 1, end);
   if (i < end && b[i] === RBRACE) return i + 1;
+  const spans = memberSpans;
+  let seen = 0; // the kinds of member seen so far, as bits
   for (;;) {
     if (i >= end || b[i] !== QUOTE) return -1;
     const keyStart = i;
@@ -258,18 +137,31 @@ function scanRecordObject(b: Buffer, i: number, end: number, scan: RecordScan): 
     i = skipSpace(b, i, end);
     if (i >= end || b[i] !== COLON) return -1;
     const vs = skipSpace(b, i + 1, end);
-    i = skipValue(b, vs, end);
+    const kind = recordMemberKind(b, keyStart, keyEnd);
+    if (kind === DATA) {
+      notes.inData = true;
+      i = skipValue(b, vs, end);
+      notes.inData = false;
+    } else {
+      i = skipValue(b, vs, end);
+    }
     if (i < 0) return -1;
     const c = b[vs]!;
-    if (keyIs(b, keyStart, keyEnd, 'stream')) scan.stream = c === QUOTE ? cachedStringValue(b, vs, i) : undefined;
-    else if (keyIs(b, keyStart, keyEnd, 'data')) scan.dataIsObject = c === LBRACE;
-    else if (keyIs(b, keyStart, keyEnd, 'emitted_at')) scan.emittedAtIsNumber = c === MINUS || isDigit(c);
-    else if (keyIs(b, keyStart, keyEnd, 'namespace')) scan.namespace = c === QUOTE ? cachedStringValue(b, vs, i) : undefined;
+    if (kind === STREAM) scan.stream = c === QUOTE ? cachedStringValue(b, vs, i) : undefined;
+    else if (kind === DATA) scan.dataIsObject = c === LBRACE;
+    else if (kind === EMITTED_AT) scan.emittedAtIsNumber = c === MINUS || isDigit(c);
+    else if (kind === NAMESPACE) scan.namespace = c === QUOTE ? cachedStringValue(b, vs, i) : undefined;
+    if (kind === DATA || kind === EMITTED_AT || kind === META) {
+      if (seen & (1 << kind)) droppedMembers.push(spans[2 * kind]!, spans[2 * kind + 1]!);
+      seen |= 1 << kind;
+      spans[2 * kind] = keyStart;
+    }
     i = skipSpace(b, i, end);
     if (i >= end) return -1;
     if (b[i] === RBRACE) return i + 1;
     if (b[i] !== COMMA) return -1;
     i = skipSpace(b, i + 1, end);
+    if (kind === DATA || kind === EMITTED_AT || kind === META) spans[2 * kind + 1] = i;
   }
 }
 
@@ -282,9 +174,18 @@ export function scanRecordLine(b: Buffer): RecordFacts | undefined {
   const end = b.length;
   let i = skipSpace(b, 0, end);
   if (i >= end || b[i] !== LBRACE) return undefined;
+  const brace = i;
+  // (Cleared only when used: setting an array's length is not free, and most lines leave them empty.)
+  if (notes.numbers.length > 0) notes.numbers.length = 0;
+  if (droppedMembers.length > 0) droppedMembers.length = 0;
+  notes.loneSurrogate = false;
   let isRecord = false;
   let record: RecordScan | undefined;
+  // [start, end) of the last "record" member (DuckDB reads the first of duplicates).
+  let recordStart = -1;
+  let recordEnd = -1;
   i = skipSpace(b, i + 1, end);
+  const firstKey = i;
   if (i < end && b[i] === RBRACE) return undefined;
   for (;;) {
     if (i >= end || b[i] !== QUOTE) return undefined;
@@ -295,7 +196,10 @@ export function scanRecordLine(b: Buffer): RecordFacts | undefined {
     i = skipSpace(b, i, end);
     if (i >= end || b[i] !== COLON) return undefined;
     const vs = skipSpace(b, i + 1, end);
-    if (keyIs(b, keyStart, keyEnd, 'record')) {
+    const isRecordKey = keyIs(b, keyStart, keyEnd, 'record');
+    if (isRecordKey) {
+      if (recordStart >= 0) droppedMembers.push(recordStart, recordEnd);
+      recordStart = keyStart;
       // Scanned member by member (and so validated once); the last "record" wins.
       if (vs < end && b[vs] === LBRACE) {
         record = { stream: undefined, namespace: undefined, dataIsObject: false, emittedAtIsNumber: false };
@@ -314,9 +218,21 @@ export function scanRecordLine(b: Buffer): RecordFacts | undefined {
     if (b[i] === RBRACE) break;
     if (b[i] !== COMMA) return undefined;
     i = skipSpace(b, i + 1, end);
+    if (isRecordKey) recordEnd = i;
   }
   if (skipSpace(b, i + 1, end) !== end) return undefined;
   if (!isRecord || record === undefined) return undefined;
   if (record.stream === undefined || !record.dataIsObject || !record.emittedAtIsNumber) return undefined;
-  return { stream: record.stream, namespace: record.namespace };
+  // A tab after the brace would read as INEXACT_NUMBER_MARK: such a line is rewritten too.
+  const rewrite = notes.loneSurrogate || notes.numbers.length > 0 || droppedMembers.length > 0 || b[brace + 1] === 0x09;
+  const line = rewrite ? rewriteRecordLine(b, { brace, firstKey, loneSurrogate: notes.loneSurrogate, numbers: notes.numbers, drops: droppedMembers }) : b;
+  return { stream: record.stream, namespace: record.namespace, line };
+}
+
+/**
+ * The bytes to spool for a RECORD line that the session took on its general path (JSON.parse):
+ * rewritten as on the fast path when DuckDB needs it, else the line itself.
+ */
+export function recordLineToSpool(b: Buffer): Buffer {
+  return scanRecordLine(b)?.line ?? b;
 }

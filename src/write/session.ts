@@ -6,7 +6,7 @@
 import { ConfigError } from '../errors.js';
 import type { InputLine } from '../protocol/lines.js';
 import { streamKey } from '../protocol/messages.js';
-import { scanRecordLine } from '../protocol/record-scan.js';
+import { recordLineToSpool, scanRecordLine } from '../protocol/record-scan.js';
 import { describeStream } from '../layout/index.js';
 import type { Committer } from './committer.js';
 import type { CutReason, StreamSink } from './sink.js';
@@ -91,7 +91,7 @@ export class WriteSession {
     const { bytes, lineNo } = line;
     if (bytes) {
       const facts = scanRecordLine(bytes);
-      if (facts) return this.takeRecord(facts.stream, facts.namespace, bytes, lineNo);
+      if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo);
     }
     const text = line.text;
     let msg: unknown;
@@ -104,7 +104,7 @@ export class WriteSession {
     if (typeof msg.type !== 'string') throw new ConfigError(`Input line ${lineNo} has no string "type": it is not an Airbyte message.`);
     switch (msg.type) {
       case 'RECORD':
-        return this.onRecord(msg.record, bytes ?? Buffer.from(text, 'utf8'), lineNo);
+        return this.onRecord(msg.record, recordLineToSpool(bytes ?? Buffer.from(text, 'utf8')), lineNo);
       case 'STATE':
         return this.onState(msg.state, text, lineNo);
       case 'TRACE':

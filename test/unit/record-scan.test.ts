@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { scanRecordLine, type RecordFacts } from '../../src/protocol/record-scan.js';
 
-const scan = (line: string): RecordFacts | undefined => scanRecordLine(Buffer.from(line, 'utf8'));
+/** The routing facts of a line (what is spooled is tested in record-rewrite.test.ts). */
+const scan = (line: string): Omit<RecordFacts, 'line'> | undefined => {
+  const facts = scanRecordLine(Buffer.from(line, 'utf8'));
+  if (!facts) return undefined;
+  const { line: _, ...routing } = facts;
+  return routing;
+};
 
 /** What the general path (JSON.parse and the session's checks) makes of a line. */
-function viaJsonParse(line: string): RecordFacts | undefined | 'invalid' {
+function viaJsonParse(line: string): Omit<RecordFacts, 'line'> | undefined | 'invalid' {
   let msg: any;
   try {
     msg = JSON.parse(line);

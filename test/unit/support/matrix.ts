@@ -4,6 +4,9 @@
 
 import type { Canon } from './formats.js';
 import type { StructField, ValueType } from '../../../src/formats/schema.js';
+import { recordLineToSpool } from '../../../src/protocol/record-scan.js';
+
+const WK = (name: string) => ({ $ref: `WellKnownTypes.json#/definitions/${name}` });
 
 export const MATRIX_SCHEMA = {
   type: 'object',
@@ -39,6 +42,14 @@ export const MATRIX_SCHEMA = {
     one_of: { oneOf: [{ type: 'string' }, { type: 'object' }] },
     untyped: {},
     unknown: { type: 'decimal128' },
+    wk_int: WK('Integer'),
+    wk_num: WK('Number'),
+    wk_bool: WK('Boolean'),
+    wk_date: WK('Date'),
+    wk_bin: WK('BinaryData'),
+    wk_ts_ntz: WK('TimestampWithoutTimezone'),
+    wk_ttz: WK('TimeWithTimezone'),
+    str_any: { anyOf: [{ type: 'string' }, { type: 'string', format: 'date-time' }] },
   },
 };
 
@@ -75,7 +86,63 @@ export const MATRIX_TYPES: Record<string, ValueType> = {
   one_of: J,
   untyped: J,
   unknown: J,
+  wk_int: { kind: 'integer', strings: true },
+  wk_num: { kind: 'number', strings: true },
+  wk_bool: { kind: 'boolean' },
+  wk_date: { kind: 'date' },
+  wk_bin: { kind: 'binary' },
+  wk_ts_ntz: { kind: 'timestamp' },
+  wk_ttz: { kind: 'timetz' },
+  str_any: S,
 };
+
+/** The type of each column as DuckDB names it, per format (the manifest must say exactly this). */
+export const EXPECTED_COLUMN_TYPES: Record<'parquet' | 'csv' | 'jsonl', Record<string, string>> = (() => {
+  const meta = 'STRUCT(sync_id BIGINT, changes STRUCT(field VARCHAR, change VARCHAR, reason VARCHAR)[])';
+  const parquet: Record<string, string> = {
+    _airbyte_raw_id: 'VARCHAR',
+    _airbyte_extracted_at: 'TIMESTAMP WITH TIME ZONE',
+    _airbyte_generation_id: 'BIGINT',
+    _airbyte_meta: meta,
+    id: 'BIGINT',
+    int: 'BIGINT',
+    num: 'DOUBLE',
+    bool: 'BOOLEAN',
+    str: 'VARCHAR',
+    ts: 'TIMESTAMP WITH TIME ZONE',
+    ts_wk: 'TIMESTAMP WITH TIME ZONE',
+    ts_ntz: 'TIMESTAMP',
+    day: 'DATE',
+    t: 'VARCHAR',
+    ttz: 'VARCHAR',
+    bin: 'VARCHAR',
+    ints: 'BIGINT[]',
+    strs: 'VARCHAR[]',
+    obj: 'STRUCT(a BIGINT, b VARCHAR, "when" TIMESTAMP WITH TIME ZONE, "inner" STRUCT(x DOUBLE))',
+    objs: 'STRUCT(k VARCHAR, v BIGINT)[]',
+    open: 'VARCHAR',
+    anyobj: 'VARCHAR',
+    union: 'VARCHAR',
+    any_of: 'BIGINT',
+    one_of: 'VARCHAR',
+    untyped: 'VARCHAR',
+    unknown: 'VARCHAR',
+    wk_int: 'BIGINT',
+    wk_num: 'DOUBLE',
+    wk_bool: 'BOOLEAN',
+    wk_date: 'DATE',
+    wk_bin: 'VARCHAR',
+    wk_ts_ntz: 'TIMESTAMP',
+    wk_ttz: 'VARCHAR',
+    str_any: 'VARCHAR',
+    _airbyte_additional_properties: 'VARCHAR',
+  };
+  const jsonText = ['open', 'anyobj', 'union', 'one_of', 'untyped', 'unknown', '_airbyte_additional_properties'];
+  const jsonl = { ...parquet, ...Object.fromEntries(jsonText.map((n) => [n, 'JSON'])) };
+  // CSV cells hold nested values and the metadata as JSON text.
+  const csv = { ...jsonl, ...Object.fromEntries(['_airbyte_meta', 'ints', 'strs', 'obj', 'objs'].map((n) => [n, 'JSON'])) };
+  return { parquet, csv, jsonl };
+})();
 
 /** Types of the metadata columns, for reading them back canonically. */
 export const META_TYPES: Record<string, ValueType> = {
@@ -126,7 +193,8 @@ export const MATRIX_RECORDS: MatrixRecord[] = [
         '"ts_ntz":"2022-01-23T01:23:45.123456","day":"2022-01-23","t":"01:23:45.678","ttz":"01:23:45+05:30","bin":"aGVsbG8=",' +
         '"ints":[1,2,3],"strs":["a",null,"b"],"obj":{"a":1,"b":"x","when":"2020-01-01T00:00:00Z","inner":{"x":1.5}},' +
         '"objs":[{"k":"a","v":1},{"k":"b","v":2}],"open":{"a":"x","extra":1},"anyobj":{"q":[1,2]},"union":"s","any_of":7,' +
-        '"one_of":{"z":1},"untyped":[1,"two"],"unknown":"12.50"}',
+        '"one_of":{"z":1},"untyped":[1,"two"],"unknown":"12.50","wk_int":"12345","wk_num":"123.45","wk_bool":true,"wk_date":"2022-01-23",' +
+        '"wk_bin":"aGVsbG8=","wk_ts_ntz":"2022-01-23T01:23:45.678","wk_ttz":"01:23:45.678-11:30","str_any":"not a date"}',
     ),
     values: {
       int: '42',
@@ -154,6 +222,14 @@ export const MATRIX_RECORDS: MatrixRecord[] = [
       one_of: { z: 1 },
       untyped: [1, 'two'],
       unknown: '12.50',
+      wk_int: '12345',
+      wk_num: 123.45,
+      wk_bool: true,
+      wk_date: '2022-01-23',
+      wk_bin: 'aGVsbG8=',
+      wk_ts_ntz: '2022-01-23T01:23:45.678000',
+      wk_ttz: '01:23:45.678-11:30',
+      str_any: 'not a date',
     },
     nulled: [],
     extras: null,
@@ -166,12 +242,17 @@ export const MATRIX_RECORDS: MatrixRecord[] = [
     line: line(
       '{"id":4,"int":"12","num":"abc","bool":"true","str":123,"ts":"not a date","ts_wk":1700000000,"ts_ntz":"2022-13-45T00:00:00",' +
         '"day":"2022-02-30","t":"25:61:00","ttz":"nope","bin":false,"ints":[1,"x"],"strs":"notalist","obj":{"a":"one"},' +
-        '"objs":[{"k":"a","v":1.5}],"open":"str","anyobj":5,"union":true,"any_of":"x","one_of":[1],"untyped":{"deep":{"er":null}},"unknown":{"x":1}}',
+        '"objs":[{"k":"a","v":1.5}],"open":"str","anyobj":5,"union":true,"any_of":"x","one_of":[1],"untyped":{"deep":{"er":null}},"unknown":{"x":1},' +
+        '"wk_int":"12.5","wk_num":"1e5","wk_bool":"true","wk_date":"2022-1-3","wk_bin":"aGVsbG8","wk_ts_ntz":"01:23:45","wk_ttz":"01:23:45+25:00","str_any":5}',
       1_700_000_000_123,
       `{"changes":[${JSON.stringify(SOURCE_CHANGE)}]}`,
     ),
-    values: { str: '123', bin: 'false', open: 'str', anyobj: 5, union: true, one_of: [1], untyped: { deep: { er: null } }, unknown: { x: 1 } },
-    nulled: ['int', 'num', 'bool', 'ts', 'ts_wk', 'ts_ntz', 'day', 't', 'ttz', 'ints', 'strs', 'obj', 'objs', 'any_of'],
+    // A binary column takes base64 text only (false is not), a string column any value as its JSON text.
+    values: { str: '123', open: 'str', anyobj: 5, union: true, one_of: [1], untyped: { deep: { er: null } }, unknown: { x: 1 }, str_any: '5' },
+    nulled: [
+      ...['int', 'num', 'bool', 'ts', 'ts_wk', 'ts_ntz', 'day', 't', 'ttz', 'bin', 'ints', 'strs', 'obj', 'objs', 'any_of'],
+      ...['wk_int', 'wk_num', 'wk_bool', 'wk_date', 'wk_bin', 'wk_ts_ntz', 'wk_ttz'],
+    ],
     sourceChanges: [SOURCE_CHANGE],
     extras: null,
     extractedAt: T0,
@@ -241,7 +322,132 @@ export const MATRIX_RECORDS: MatrixRecord[] = [
     extras: null,
     extractedAt: T0,
   },
+  {
+    // Lone UTF-16 surrogate escapes (JSON.parse takes them, DuckDB's parser does not): U+FFFD.
+    id: 17,
+    line: line('{"id":17,"str":"a\\ud800b","strs":["\\udc00","ok \\ud83d\\ude00"],"obj":{"b":"\\udbff"},"k\\ud800":1}'),
+    values: { str: 'a\uFFFDb', strs: ['\uFFFD', 'ok \u{1F600}'], obj: { a: null, b: '\uFFFD', when: null, inner: null } },
+    nulled: [],
+    extras: { 'k\uFFFD': 1 },
+    extractedAt: T0,
+  },
+  {
+    // Integers of int64 beyond 2^53 written with a fraction or an exponent: exact, never rounded.
+    id: 18,
+    line: line(
+      '{"id":18,"int":123456789012345678.0,"ints":[9007199254740993.0,1e18,-9223372036854775808.0],"obj":{"a":9007199254740993.0},' +
+        '"objs":[{"k":"x","v":1.2345678901234567e18}],"any_of":4.5e15}',
+    ),
+    values: {
+      int: '123456789012345678',
+      ints: ['9007199254740993', '1000000000000000000', '-9223372036854775808'],
+      obj: { a: '9007199254740993', b: null, when: null, inner: null },
+      objs: [{ k: 'x', v: '1234567890123456700' }],
+      any_of: '4500000000000000',
+    },
+    nulled: [],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    // Not integers, though their doubles are: NULLED in integer columns, rounded in number columns.
+    id: 19,
+    line: line('{"id":19,"int":1.0000000000000001,"num":0.99999999999999999,"ints":[1e-400],"untyped":[1.0000000000000001]}'),
+    values: { num: 1, untyped: [1] },
+    nulled: ['int', 'ints'],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    id: 20,
+    line: line('{"id":20,"int":0.99999999999999999,"obj":{"a":1.0000000000000001},"objs":[{"v":9007199254740993.5}]}'),
+    values: {},
+    nulled: ['int', 'obj', 'objs'],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    // Beyond int64 and beyond double range, negative too.
+    id: 21,
+    line: line('{"id":21,"int":-9223372036854775809,"num":-1e400,"ints":[123456789012345678901234567890.0],"any_of":9007199254740993.5}'),
+    values: {},
+    nulled: ['int', 'num', 'ints', 'any_of'],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    // Well-known types sent as numbers, and Airbyte's BC dates.
+    id: 22,
+    line: line('{"id":22,"wk_int":-9223372036854775808,"wk_num":-1.5,"wk_date":"2022-01-23 BC","wk_bin":"","wk_ts_ntz":"2022-01-23T01:23:45 BC","wk_ttz":"01:23:45Z"}'),
+    values: { wk_int: '-9223372036854775808', wk_num: -1.5, wk_date: '-2021-01-23', wk_bin: '', wk_ts_ntz: '-2021-01-23T01:23:45.000000', wk_ttz: '01:23:45Z' },
+    nulled: [],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    // Well-known Integer and Number as strings (the yaml's patterns and special values); plain
+    // number columns take no digit strings.
+    id: 23,
+    line: line('{"id":23,"wk_int":"007","wk_num":"NaN","str_any":"2022-01-23T01:23:45Z"}'),
+    values: { wk_int: '7', wk_num: 'NaN', str_any: '2022-01-23T01:23:45Z' },
+    nulled: [],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    id: 24,
+    line: line('{"id":24,"wk_int":"NaN","wk_num":"-12345678901234567890.5","num":"123.45","int":"12345"}'),
+    values: { wk_num: -12345678901234567000 },
+    nulled: ['int', 'num', 'wk_int'],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    // Shapes DuckDB's casts would take: trailing text after a date, trailing white space after a
+    // timestamp, 24:00:00 as a time of day, a minute 60 in an offset, base64 with a space.
+    id: 25,
+    line: line(
+      '{"id":25,"ts":"2022-01-23T01:23:45Z\\n","ts_wk":"2022-01-23T01:23:45Z ","ts_ntz":"2022-01-23T01:23:45 ","day":"2022-01-2x","t":"24:00:00",' +
+        '"ttz":"01:23:45+05:60","bin":"a GVs"}',
+    ),
+    values: {},
+    nulled: ['ts', 'ts_wk', 'ts_ntz', 'day', 't', 'ttz', 'bin'],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    // A BC date-time for a date column, a five-digit year, a negative zero written as a double.
+    id: 26,
+    line: line('{"id":26,"day":"2022-01-23T01:23:45 BC","ts":"12022-01-23T01:23:45Z","num":-0.0,"str_any":"x"}'),
+    values: { day: '-2021-01-23', ts: '12022-01-23T01:23:45.000000Z', num: -0, str_any: 'x' },
+    nulled: [],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    // -0 is the integer zero (no sign); of duplicate keys in data, the first counts.
+    id: 27,
+    line: line('{"id":27,"num":-0,"int":1,"int":2,"obj":{"a":3,"a":4,"b":"x"}}'),
+    values: { num: 0, int: '1', obj: { a: '3', b: 'x', when: null, inner: null } },
+    nulled: [],
+    extras: null,
+    extractedAt: T0,
+  },
+  {
+    // Duplicate envelope members: the last counts, as JSON.parse (and the connector's routing) read it.
+    id: 28,
+    line: '{"type":"RECORD","record":{"stream":"matrix","namespace":"public","data":{"id":28,"int":1},"emitted_at":5,"data":{"id":28,"int":2},"emitted_at":1700000000123}}',
+    values: { int: '2' },
+    nulled: [],
+    extras: null,
+    extractedAt: T0,
+  },
 ];
+
+/** The spool the session writes for the matrix: each line as the record scan passes it on. */
+export function matrixSpool(): string {
+  return MATRIX_RECORDS.map((r) => recordLineToSpool(Buffer.from(r.line, 'utf8')).toString('utf8') + '\n').join('');
+}
 
 /** The full expected row of a record (data columns plus the checkable metadata). */
 export function expectedRow(r: MatrixRecord, syncId: number, generationId: number): Record<string, Canon> {
