@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { INEXACT_NUMBER_MARK, numberVerdict } from '../../src/protocol/record-rewrite.js';
 import { recordLineToSpool, scanRecordLine } from '../../src/protocol/record-scan.js';
+import { seededRandom } from '../../scripts/lib/seeded-random.mjs';
 
 const record = (data: string, extra = ''): string => `{"type":"RECORD","record":{"stream":"s","data":${data},"emitted_at":1${extra}}}`;
 const spooled = (line: string): string => scanRecordLine(Buffer.from(line, 'utf8'))!.line.toString('utf8');
@@ -121,15 +122,7 @@ describe('numberVerdict', () => {
 });
 
 describe('the scan never misses a number that needs a look', () => {
-  // Deterministic PRNG (mulberry32).
-  let seed = 777;
-  const rand = (): number => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(777);
   const digits = (n: number, first = '123456789'): string => {
     let s = first[Math.floor(rand() * first.length)]!;
     for (let k = 1; k < n; k++) s += String(Math.floor(rand() * 10));

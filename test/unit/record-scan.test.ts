@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scanRecordLine, type RecordFacts } from '../../src/protocol/record-scan.js';
+import { seededRandom } from '../../scripts/lib/seeded-random.mjs';
 
 /** The routing facts of a line (what is spooled is tested in record-rewrite.test.ts). */
 const scan = (line: string): Omit<RecordFacts, 'line'> | undefined => {
@@ -108,15 +109,7 @@ describe('scanRecordLine', () => {
   });
 
   it('agrees with JSON.parse on thousands of mutated lines (never accepts what JSON.parse rejects)', () => {
-    // Deterministic PRNG (mulberry32).
-    let seed = 12345;
-    const rand = (): number => {
-      seed = (seed + 0x6d2b79f5) >>> 0;
-      let t = seed;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rand = seededRandom(12345);
     const alphabet = ['{', '}', '[', ']', '"', ':', ',', '\\', ' ', '0', '1', '-', '.', 'e', 'E', '+', 'u', 'n', 't', 'f', 'a', '\u0001', '\t', 'é', 'x'];
     const seeds = [
       RECORD,
