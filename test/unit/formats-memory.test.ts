@@ -28,6 +28,7 @@ describe('createDuckDbEngine', () => {
   it('makes DuckDB give memory back after each conversion instead of keeping up to 128 MiB for the next', async () => {
     engine = await createDuckDbEngine({ threads: 1, memoryLimitBytes: 512 * MiB });
     expect(await setting(engine, 'allocator_flush_threshold')).toBe('16.0 MiB');
+    expect(await setting(engine, 'allocator_bulk_deallocation_flush_threshold')).toBe('4.0 MiB');
     expect(await setting(engine, 'allocator_background_threads')).toBe('true');
   });
 
