@@ -32,6 +32,7 @@ import { classifyS3Error } from './s3-errors.js';
 const MiB = 1024 * 1024;
 /** S3's smallest part (except the last). */
 export const MIN_PART_SIZE = 5 * MiB;
+/** lib-storage's part size: 8 MiB keeps part counts low for 256 MB files (write/resources.ts budgets it). */
 export const DEFAULT_PART_SIZE = 8 * MiB;
 
 export type StoreConfig = Pick<Config, 'bucket' | 'region' | 'endpoint' | 'encryption' | 'credentials' | 'uploadConcurrency'>;

@@ -12,12 +12,13 @@
 
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config/config.js';
+import { DEFAULT_PART_SIZE } from '../storage/s3-store.js';
 import type { SessionLimits } from './session.js';
 
 const MiB = 1024 * 1024;
 
-/** lib-storage part size: S3's minimum is 5 MiB; 8 MiB keeps part counts low for 256 MB files. */
-export const UPLOAD_PART_BYTES = 8 * MiB;
+/** The size of one upload part (the store's: lib-storage holds each part in memory). */
+export const UPLOAD_PART_BYTES = DEFAULT_PART_SIZE;
 
 /**
  * DuckDB memory one conversion thread needs (measured: a conversion on one thread ran in a
