@@ -230,8 +230,9 @@ export function scanRecordLine(b: Buffer): RecordFacts | undefined {
 }
 
 /**
- * The bytes to spool for a RECORD line that the session took on its general path (JSON.parse):
- * rewritten as on the fast path when DuckDB needs it, else the line itself.
+ * The bytes to spool for a line: its rewrite when it is a RECORD that DuckDB would misread, else
+ * the line itself. (The session spools `line` of scanRecordLine's answer; this is the same for
+ * callers holding lines that need not be RECORDs, e.g. tests that build spools.)
  */
 export function recordLineToSpool(b: Buffer): Buffer {
   return scanRecordLine(b)?.line ?? b;

@@ -6,7 +6,7 @@
 import { ConfigError } from '../errors.js';
 import type { InputLine } from '../protocol/lines.js';
 import { streamKey } from '../protocol/messages.js';
-import { recordLineToSpool, scanRecordLine } from '../protocol/record-scan.js';
+import { scanRecordLine } from '../protocol/record-scan.js';
 import { describeStream } from '../layout/index.js';
 import type { Committer } from './committer.js';
 import type { CutReason, StreamSink } from './sink.js';
@@ -88,11 +88,11 @@ export class WriteSession {
   handleLine(line: InputLine): void {
     // The fast path: a well-formed RECORD is routed from its bytes, without JSON.parse
     // (record-scan.ts); everything else, bad input included, takes the general path below.
-    const { bytes, lineNo } = line;
-    if (bytes) {
-      const facts = scanRecordLine(bytes);
-      if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo);
-    }
+    // (The line reader always has the bytes; a line given as text only is encoded once here.)
+    const { lineNo } = line;
+    const bytes = line.bytes ?? Buffer.from(line.text, 'utf8');
+    const facts = scanRecordLine(bytes);
+    if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo);
     const text = line.text;
     let msg: unknown;
     try {
@@ -104,7 +104,9 @@ export class WriteSession {
     if (typeof msg.type !== 'string') throw new ConfigError(`Input line ${lineNo} has no string "type": it is not an Airbyte message.`);
     switch (msg.type) {
       case 'RECORD':
-        return this.onRecord(msg.record, recordLineToSpool(bytes ?? Buffer.from(text, 'utf8')), lineNo);
+        // The scan declined this RECORD, and it accepts every RECORD onRecord takes: onRecord
+        // reports what is wrong with it (scanning it again would only decline it again).
+        return this.onRecord(msg.record, bytes, lineNo);
       case 'STATE':
         return this.onState(msg.state, text, lineNo);
       case 'TRACE':
