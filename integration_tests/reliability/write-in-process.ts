@@ -3,13 +3,10 @@
 // injected: the clock, the store's options (a test clock for credentials), SIGTERM as a function
 // call, and short grace periods. Its stdout is scanned for secrets as support/cli.ts does.
 
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { run } from '../../src/cli.js';
 import type { Config } from '../../src/config/config.js';
-import { writeCommand, type WriteDeps } from '../../src/commands/write.js';
-import { createStreamConverter } from '../../src/formats/converter.js';
-import { createDuckDbEngine } from '../../src/formats/duckdb.js';
+import { openDuckDbFormats, writeCommand, type WriteDeps } from '../../src/commands/write.js';
 import type { MessageWriter } from '../../src/protocol/output.js';
 import type { ObjectStore } from '../../src/storage/port.js';
 import { createS3Store } from '../../src/storage/s3-store.js';
@@ -46,13 +43,7 @@ export function startWriteInProcess(o: InProcessOptions): InProcessWrite {
   let onSigterm: (() => void) | undefined;
   const depsFor = (out: MessageWriter): WriteDeps => ({
     openStore: (config) => (o.openStore ? o.openStore(config, out) : Promise.resolve(createS3Store(config, { env: {} }))),
-    openFormats: async (config, workDir, { memoryBytes, threads }) => {
-      const engine = await createDuckDbEngine({ memoryLimitBytes: memoryBytes, threads, tempDirectory: join(workDir, 'duckdb') });
-      return {
-        converterFor: (stream) => createStreamConverter({ stream, format: config.format, syncId: stream.sync_id ?? 0, generationId: stream.generation_id ?? 0 }, engine),
-        close: async () => engine.close(),
-      };
-    },
+    openFormats: openDuckDbFormats,
     now: o.now ?? Date.now,
     graceMs: o.graceMs ?? 10_000,
     ...(o.abortWaitMs === undefined ? {} : { abortWaitMs: o.abortWaitMs }),

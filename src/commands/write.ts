@@ -227,6 +227,25 @@ function interrupted(): InterruptedError {
   return new InterruptedError('Received SIGTERM: the sync was stopped. States of durable data were echoed; the source sends the rest again.');
 }
 
+/** The real formats: one DuckDB engine for the sync, one converter per catalog stream. */
+export const openDuckDbFormats: WriteDeps['openFormats'] = async (config, workDir, { memoryBytes, threads, spillBytes }) => {
+  const engine = await createDuckDbEngine({
+    memoryLimitBytes: memoryBytes,
+    threads,
+    tempDirectory: join(workDir, 'duckdb'),
+    // DuckDB rarely spills while it converts, and must not fill the disk when it does.
+    maxTempDirectoryBytes: spillBytes,
+    // A conversion that needs more than the planned share (a record of many MiB) may take up to
+    // this much; beyond it DuckDB fails the conversion cleanly instead of the OS killing the process.
+    memoryCapBytes: Math.floor(availableMemoryBytes() * 0.75),
+  });
+  return {
+    converterFor: (stream) =>
+      createStreamConverter({ stream, format: config.format, syncId: stream.sync_id ?? 0, generationId: stream.generation_id ?? 0 }, engine),
+    close: async () => engine.close(),
+  };
+};
+
 /** `write` with the real S3 store, DuckDB and process signals. */
 export function runWrite(configPath: string, catalogPath: string, out: MessageWriter, io: Io): Promise<number> {
   return writeCommand(
@@ -239,27 +258,7 @@ export function runWrite(configPath: string, catalogPath: string, out: MessageWr
             void out.log('WARN', `Credential renewal failed; retrying with the current credentials: ${asConnectorError(err).message}`).catch(() => undefined),
         });
       },
-      openFormats: async (config, workDir, { memoryBytes, threads, spillBytes }) => {
-        const engine = await createDuckDbEngine({
-          memoryLimitBytes: memoryBytes,
-          threads,
-          tempDirectory: join(workDir, 'duckdb'),
-          // DuckDB rarely spills while it converts, and must not fill the disk when it does.
-          maxTempDirectoryBytes: spillBytes,
-          // A conversion that needs more than the planned share (a record of many MiB) may take
-          // up to this much; beyond it DuckDB fails the conversion cleanly instead of the OS
-          // killing the process.
-          memoryCapBytes: Math.floor(availableMemoryBytes() * 0.75),
-        });
-        return {
-          converterFor: (stream) =>
-            createStreamConverter(
-              { stream, format: config.format, syncId: stream.sync_id ?? 0, generationId: stream.generation_id ?? 0 },
-              engine,
-            ),
-          close: async () => engine.close(),
-        };
-      },
+      openFormats: openDuckDbFormats,
       now: Date.now,
       graceMs: SIGTERM_GRACE_MS,
       onSigterm: (handler) => {
