@@ -92,7 +92,7 @@ export class WriteSession {
     const { lineNo } = line;
     const bytes = line.bytes ?? Buffer.from(line.text, 'utf8');
     const facts = scanRecordLine(bytes);
-    if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo);
+    if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo, bytes.length);
     const text = line.text;
     let msg: unknown;
     try {
@@ -153,11 +153,14 @@ export class WriteSession {
     if (typeof record.emitted_at !== 'number') {
       throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a numeric "emitted_at".`, { stream: ref });
     }
-    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, bytes, lineNo);
+    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, bytes, lineNo, bytes.length);
   }
 
-  /** Appends a checked RECORD line (its bytes as received) to its stream's open spool. */
-  private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number): void {
+  /**
+   * Appends a checked RECORD line (the bytes to spool) to its stream's open spool;
+   * `receivedBytes` is the RECORD message's length as received (for committedBytesCount).
+   */
+  private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number, receivedBytes: number): void {
     const sink = this.sinkFor(stream, namespace);
     if (!sink) {
       const ref = { name: stream, ...(namespace !== undefined ? { namespace } : {}) };
@@ -166,7 +169,7 @@ export class WriteSession {
         { stream: ref },
       );
     }
-    const index = this.d.tracker.onRecord(sink.key);
+    const index = this.d.tracker.onRecord(sink.key, receivedBytes);
     const spool = sink.openSpool(index);
     const before = spool.bytes;
     spool.append(bytes);
