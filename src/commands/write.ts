@@ -262,7 +262,11 @@ export function runWrite(configPath: string, catalogPath: string, out: MessageWr
       now: Date.now,
       graceMs: SIGTERM_GRACE_MS,
       onSigterm: (handler) => {
-        process.once('SIGTERM', handler);
+        // `on`, not `once`: a second SIGTERM during the grace period must change nothing. With
+        // `once` the handler is gone after the first, and the next SIGTERM kills the process at
+        // once (Node's default action): no TRACE, multipart uploads left open. Sigterm.arrive
+        // ignores the repeats.
+        process.on('SIGTERM', handler);
         return () => process.off('SIGTERM', handler);
       },
     },
