@@ -24,6 +24,7 @@ import { WriteSession } from '../write/session.js';
 import { StreamSink } from '../write/sink.js';
 import { StateTracker } from '../write/states.js';
 import { ManifestWriter } from '../write/manifests.js';
+import { forEachBounded, SMALL_WRITES_AT_ONCE } from '../write/bounded.js';
 import type { ManifestStatus } from '../write/manifest.js';
 import { finalSummary, progressReport } from '../write/progress.js';
 import { boundedWait, GRACE_OVER, Sigterm } from './sigterm.js';
@@ -173,8 +174,10 @@ export async function writeCommand(
         await live.consume(input);
         live.finishAll();
         await committer.idle();
-        // All at once: against a slow or failing S3 each write may spend the SDK's retries.
-        await Promise.all([...sinks.values()].map((sink) => writeFinal(sink, statusAtEnd(sink))));
+        // A bounded number at once (not a burst of one PUT per stream, which queues past the
+        // client's connection timeout on a slow store), but in parallel: against a slow or failing
+        // S3 each write may spend the SDK's retries.
+        await forEachBounded(sinks.values(), SMALL_WRITES_AT_ONCE, (sink) => writeFinal(sink, statusAtEnd(sink)));
         live.echoReady();
       };
       if ((await sigterm.within(finishAtEnd())) === GRACE_OVER) {
@@ -194,9 +197,9 @@ export async function writeCommand(
         // final manifests are written after them, from the complete file lists.
         await committer.settled();
         live.echoReady();
-        // All at once: when S3 is failing, each write spends the SDK's retries (up to ~25 s);
-        // one after the other they would outlast the SIGTERM grace period.
-        await Promise.all([...sinks.values()].map((sink) => writeFinal(sink, 'incomplete').catch(() => undefined)));
+        // In parallel, a bounded number at once: when S3 is failing, each write spends the SDK's
+        // retries (up to ~25 s); one after the other they would outlast the SIGTERM grace period.
+        await forEachBounded(sinks.values(), SMALL_WRITES_AT_ONCE, (sink) => writeFinal(sink, 'incomplete').catch(() => undefined));
       })();
       await sigterm.within(finishing);
     }
