@@ -67,16 +67,17 @@ export function sendsFlexibleChecksums(config: Pick<Config, 'endpoint'>): boolea
 export const NOT_S3_ANSWER = 'NotS3Answer';
 
 /**
- * What the success answer of each write must carry to be S3's: an object stored by PutObject,
- * UploadPart or CompleteMultipartUpload has an ETag, a CreateMultipartUpload an upload id. Any
- * server answering 200 (a web server or console behind a wrong s3_endpoint, a captive proxy)
- * would otherwise be taken as a store that wrote the object, and its states echoed.
+ * What the success answer of each write must carry to be S3's: PutObject and UploadPart an ETag,
+ * CreateMultipartUpload an upload id, CompleteMultipartUpload its result document (the object's
+ * key or location: radosgw sends an empty ETag there). Any server answering 200 (a web server or
+ * console behind a wrong s3_endpoint, a captive proxy) would otherwise be taken as a store that
+ * wrote the object, and its states echoed.
  */
-const S3_ANSWER_NEEDS: Readonly<Record<string, { field: string; missing: string }>> = {
-  PutObjectCommand: { field: 'ETag', missing: 'no ETag' },
-  UploadPartCommand: { field: 'ETag', missing: 'no ETag' },
-  CreateMultipartUploadCommand: { field: 'UploadId', missing: 'no upload id' },
-  CompleteMultipartUploadCommand: { field: 'ETag', missing: 'no ETag' },
+const S3_ANSWER_NEEDS: Readonly<Record<string, { anyOf: readonly string[]; missing: string }>> = {
+  PutObjectCommand: { anyOf: ['ETag'], missing: 'no ETag' },
+  UploadPartCommand: { anyOf: ['ETag'], missing: 'no ETag' },
+  CreateMultipartUploadCommand: { anyOf: ['UploadId'], missing: 'no upload id' },
+  CompleteMultipartUploadCommand: { anyOf: ['ETag', 'Key', 'Location'], missing: 'no CompleteMultipartUploadResult' },
 };
 
 /**
@@ -89,8 +90,8 @@ export function notS3Answer(commandName: string, output: Record<string, unknown>
   if (!needs) return undefined;
   const reasons: string[] = [];
   if (contentType !== undefined && /^\s*text\/html\b/i.test(contentType)) reasons.push('an HTML page');
-  const value = output?.[needs.field];
-  if (typeof value !== 'string' || value.length === 0) reasons.push(needs.missing);
+  const present = (field: string): boolean => typeof output?.[field] === 'string' && (output[field] as string).length > 0;
+  if (!needs.anyOf.some(present)) reasons.push(needs.missing);
   return reasons.length ? reasons.join(', ') : undefined;
 }
 
