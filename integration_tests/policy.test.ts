@@ -85,6 +85,24 @@ describe('policy on radosgw', () => {
     expect(report.models.map((m: { model: string }) => m.model)).toEqual(['orders', 'users']);
     expect(report.checked.files).toBe(2);
     expect(report.open_uploads).toEqual({ count: 0, uploads: [] });
+
+    // The reader's listing is limited to the export's prefixes: another folder is refused.
+    const elsewhere = tempJson('config.json', { ...userConfig(bucket, reader), folder: 'other' });
+    const refused = await runText(['verify', '--config', elsewhere], [reader.secretKey]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('s3:ListBucket');
+
+    // Without either required reader action, verify fails and names it.
+    const client = adminClient();
+    for (const [sid, action] of [['ListExportObjects', 's3:ListBucket'], ['ReadExportObjects', 's3:GetObject']] as const) {
+      const without = { ...readerPolicy, Statement: readerPolicy.Statement.filter((s) => s.Sid !== sid) };
+      await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: asBucketPolicy([{ uid: writer.uid, policy: writerPolicy }, { uid: reader.uid, policy: without }]) }));
+      const run = await runText(['verify', '--config', readerConfig], [reader.secretKey]);
+      expect(run.code, `without ${action}`).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(action);
+    }
+    client.destroy();
   });
 
   it('without any one required action of the printed policy, check fails and names it', async () => {

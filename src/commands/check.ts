@@ -117,7 +117,7 @@ function permissionHint(err: ConnectorError, step: Step, config: Config): string
   if (!/ was denied/.test(err.message)) return '';
   const needs = [permissionForStep(step)];
   if (config.encryption.mode === 'sse_kms' && step !== 'check-delete-test-objects') needs.push(permissionForStep('encrypt-with-kms'));
-  return ` This step of the connection test needs ${needs.map((p) => describePermission(p, config)).join(', and ')}; \`destination-s3-export policy --config <config.json>\` prints the whole policy.`;
+  return ` This step of the connection test needs ${needs.map((p) => describePermission(p, config)).join(', and ')}; destination-s3-export policy --config <config.json> prints the whole policy.`;
 }
 
 /** Gets credentials, writes both test objects as `write` would, then deletes what it wrote. */
