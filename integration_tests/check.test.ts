@@ -364,6 +364,30 @@ describe('check fails with a message naming the cause', () => {
     }
   });
 
+  it('for credentials in the endpoint URL, refused by validation without quoting them', async () => {
+    const [user, password] = ['endpointuser7', 'endpoint-pass-9f3k'];
+    secrets.add(user);
+    secrets.add(password);
+    const endpoint = `http://${user}:${password}@127.0.0.1:${await closedPort()}`;
+    const run = await check(accessKeyConfig('any-bucket', { s3_endpoint: endpoint }));
+    expect(run.status).toBe('FAILED');
+    expect(run.message).toContain('The configuration is invalid (1 problem): s3_endpoint: must be an http:// or https:// URL');
+    expect(run.message).toContain('no user:password@');
+  });
+
+  it('masks the userinfo of a URL anywhere: an STS endpoint with credentials in it is never printed whole', async () => {
+    const [user, password] = ['stsuser42', 'sts-pass-0x9q'];
+    secrets.add(user);
+    secrets.add(password);
+    const port = await closedPort();
+    const run = await check(
+      { ...accessKeyConfig('any-bucket'), credentials: { auth_type: 'iam_role', role_arn: server.roleArn } },
+      { ...BASE_CREDENTIALS_ENV, AWS_ENDPOINT_URL_STS: `http://${user}:${password}@127.0.0.1:${port}` },
+    );
+    expect(run.status).toBe('FAILED');
+    expect(run.message).toContain(`Could not connect to the STS endpoint http://**********@127.0.0.1:${port}`);
+  });
+
   it('for an invalid config, listing every problem', async () => {
     const secret = 'invalid-config-secret-value-0001';
     secrets.add(secret);
