@@ -114,6 +114,9 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
     CompleteMultipartUploadCommand: new Set(),
   };
 
+  /** Set by close(): every attempt after it fails at once instead of being retried. */
+  private closed = false;
+
   constructor(
     private readonly client: S3Client,
     private readonly config: StoreConfig,
@@ -139,6 +142,15 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
         }
       },
       { step: 'initialize', name: 'destinationS3RetriedCommands' },
+    );
+    // Inside the SDK's retries (per attempt): once closed, a request whose socket close() cut is
+    // not retried, so that nothing outlives the store (check's deadline relies on it).
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (this.closed) throw new TransientError(`${context.commandName?.replace(/Command$/, '') ?? 'The request'} was stopped: the S3 client was closed.`);
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'destinationS3Closed' },
     );
   }
 
@@ -338,8 +350,9 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
     return found;
   }
 
-  /** Closes the client's sockets. */
+  /** Closes the client's sockets; requests in flight fail (without retries) and later ones at once. */
   close(): void {
+    this.closed = true;
     this.client.destroy();
   }
 }
@@ -347,6 +360,7 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
 export interface CreateStoreOptions extends S3StoreOptions, CredentialOptions {
   /** Attempts per request (default WRITE_MAX_ATTEMPTS; check uses fewer). */
   maxAttempts?: number;
+
   /** A provider made earlier (e.g. by check, which calls it first to test the credentials). */
   credentials?: AwsCredentialIdentityProvider;
   redactor?: Redactor;

@@ -146,7 +146,9 @@ describe('configProblems', () => {
       ['credentials.role_arn', { credentials: { auth_type: 'iam_role', role_arn: 'transfer-role' } }, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/transfer-role (S3-compatible stores: arn:aws:iam:::role/NAME)'],
       ['credentials.role_arn', { credentials: { auth_type: 'web_identity', role_arn: 'arn:aws:iam::12:user/x', web_identity_token_file: '/t' } }, expect.stringMatching(/^must be an IAM role ARN such as/)],
       ['credentials.role_session_name', { credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer', role_session_name: 'my session' } }, 'must be 2-64 letters, digits and the characters + = , . @ _ -'],
-      ['s3_endpoint', { s3_endpoint: 'minio.internal:9000' }, 'must be an http:// or https:// URL such as https://minio.internal:9000 (no spaces), or empty for AWS'],
+      ['s3_endpoint', { s3_endpoint: 'minio.internal:9000' }, 'must be an http:// or https:// URL such as https://minio.internal:9000 (no spaces, no user:password@: the keys go in credentials), or empty for AWS'],
+      ['s3_endpoint', { s3_endpoint: 'http://minio:minio-secret@minio.internal:9000' }, expect.stringContaining('no user:password@')],
+      ['s3_endpoint', { s3_endpoint: 'https://token@minio.internal:9000/' }, expect.stringContaining('no user:password@')],
       ['s3_endpoint', { s3_endpoint: 'https://minio internal' }, expect.stringMatching(/^must be an http:\/\/ or https:\/\/ URL/)],
       ['s3_bucket_region', { s3_bucket_region: 'US East 1' }, 'must be an AWS region name such as us-east-1 (lowercase letters, digits and hyphens)'],
     ])('%s', (path, change, message) => {
