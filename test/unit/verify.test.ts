@@ -191,3 +191,26 @@ describe('verifyExport', () => {
     expect(lines[0]).toMatch(/^verify: \d+\/12 files, /);
   });
 });
+
+describe('verifyExport on a flaky store', () => {
+  it('reads an object again when its body is cut short, and gives up after three attempts', async () => {
+    const reader = new MemoryReader();
+    const { keys } = transfer(reader, 'users', 1);
+    let cuts = 2;
+    const get = reader.getStream.bind(reader);
+    reader.getStream = async (key: string) => {
+      const body = await get(key);
+      if (!body || !key.endsWith('.parquet') || cuts-- <= 0) return body;
+      return Readable.from(
+        (async function* () {
+          yield Buffer.from('x');
+          throw new Error('ECONNRESET');
+        })(),
+      );
+    };
+    expect((await verifyExport(config, reader, all, deps)).ok).toBe(true);
+    expect(reader.gets.filter((k) => k === keys[0])).toHaveLength(3);
+    cuts = 3;
+    await expect(verifyExport(config, reader, all, deps)).rejects.toThrow('ECONNRESET');
+  });
+});
