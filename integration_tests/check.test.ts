@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { runCli, tempJson, type CliResult } from './support/cli.js';
+import { startHtmlServer } from './support/loopback-servers.js';
 import { startOidcFixture, type OidcFixture } from './support/oidc.js';
 import { protocolErrors, protocolSchemaAvailable, protocolSchemaSkipReason } from './support/protocol.js';
 import { adminClient, createUser, freshBucket, s3Server } from './support/server.js';
@@ -314,6 +315,20 @@ describe('check fails with a message naming the cause', () => {
     expect(run.status).toBe('FAILED');
     expect(run.message).toContain(`Could not connect to the S3 endpoint ${endpoint}: connection refused`);
     expect(run.message).toContain('Check s3_endpoint');
+  });
+
+  it('for an endpoint that is a web server answering 200 with an HTML page to everything, naming the endpoint', async () => {
+    const html = await startHtmlServer();
+    try {
+      const run = await check(accessKeyConfig('any-bucket', { s3_endpoint: html.endpoint }));
+      expect(run.status).toBe('FAILED');
+      expect(run.message).toContain(`CreateMultipartUpload of s3://any-bucket/`);
+      expect(run.message).toContain(`the S3 endpoint ${html.endpoint}`);
+      expect(run.message).toContain('not an S3 answer');
+      expect(run.message).toContain('Check s3_endpoint');
+    } finally {
+      await html.stop();
+    }
   });
 
   it('for an invalid config, listing every problem', async () => {

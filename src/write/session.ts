@@ -21,6 +21,11 @@ export interface SessionLimits {
   backlogBudgetBytes: number;
   /** The reader waits while a spool holds more than this in memory. */
   spoolMemoryBytes: number;
+  /**
+   * Held checkpoints' share of the memory budget (their raw text and watermarks): when they
+   * reach it, the files they wait on are cut, and the reader waits while they stay above it.
+   */
+  heldStatesBytes: number;
 }
 
 export interface SessionDeps {
@@ -54,6 +59,10 @@ export class WriteSession {
   private readonly routes = new Map<string, Map<string | undefined, StreamSink>>();
   private readonly warnedTypes = new Set<string>();
   private openSpoolBytes = 0;
+  /** Weight of the states received since the last cut for the held states' bound. */
+  private heldSinceCut = 0;
+  /** Readers waiting for held states to be released (woken at each echo and tick). */
+  private stateWaiters: (() => void)[] = [];
 
   constructor(private readonly d: SessionDeps) {
     for (const sink of d.sinks.values()) {
@@ -78,8 +87,14 @@ export class WriteSession {
   }
 
   private async backpressure(): Promise<void> {
-    const { committer, limits } = this.d;
+    const { committer, limits, tracker } = this.d;
     if (committer.backlogBytes > limits.backlogBudgetBytes) await committer.waitForRoom(limits.backlogBudgetBytes);
+    // Held checkpoints above their share: their files are on their way (onState cut them); the
+    // reader waits until enough of them are echoed. Every state that stays held is covered by
+    // work already submitted, or weighs less than half the share (see boundHeldStates).
+    while (tracker.heldBytes > limits.heldStatesBytes && !committer.failed) {
+      await new Promise<void>((res) => this.stateWaiters.push(res));
+    }
     for (const sink of this.d.sinks.values()) {
       if (sink.spool && sink.spool.bufferedBytes > limits.spoolMemoryBytes) await sink.spool.drained();
     }
@@ -92,7 +107,7 @@ export class WriteSession {
     const { lineNo } = line;
     const bytes = line.bytes ?? Buffer.from(line.text, 'utf8');
     const facts = scanRecordLine(bytes);
-    if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo);
+    if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo, bytes.length);
     const text = line.text;
     let msg: unknown;
     try {
@@ -153,11 +168,14 @@ export class WriteSession {
     if (typeof record.emitted_at !== 'number') {
       throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a numeric "emitted_at".`, { stream: ref });
     }
-    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, bytes, lineNo);
+    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, bytes, lineNo, bytes.length);
   }
 
-  /** Appends a checked RECORD line (its bytes as received) to its stream's open spool. */
-  private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number): void {
+  /**
+   * Appends a checked RECORD line (the bytes to spool) to its stream's open spool;
+   * `receivedBytes` is the RECORD message's length as received (for committedBytesCount).
+   */
+  private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number, receivedBytes: number): void {
     const sink = this.sinkFor(stream, namespace);
     if (!sink) {
       const ref = { name: stream, ...(namespace !== undefined ? { namespace } : {}) };
@@ -166,7 +184,7 @@ export class WriteSession {
         { stream: ref },
       );
     }
-    const index = this.d.tracker.onRecord(sink.key);
+    const index = this.d.tracker.onRecord(sink.key, receivedBytes);
     const spool = sink.openSpool(index);
     const before = spool.bytes;
     spool.append(bytes);
@@ -196,12 +214,27 @@ export class WriteSession {
     } else {
       throw new ConfigError(`Input line ${lineNo}: STATE of unknown type ${JSON.stringify(state.type)}.`);
     }
-    this.d.tracker.onState(text, lineNo, kind, key, this.d.now());
+    const held = this.d.tracker.onState(text, lineNo, kind, key, this.d.now());
     for (const sink of covered) {
       sink.markBoundary();
       if (sink.due) this.cut(sink, 'size');
     }
+    this.heldSinceCut += held.weight;
+    this.boundHeldStates();
     this.echoReady();
+  }
+
+  /**
+   * Held checkpoints count in the memory budget (docs/operations.md): once they reach their share,
+   * every file they wait on is cut at its latest state boundary, so that they can be echoed and
+   * released. Not again before the states received since weigh half the share: a cut for each
+   * state of a batch would make files of a few records each.
+   */
+  private boundHeldStates(): void {
+    const { tracker, limits } = this.d;
+    if (tracker.heldBytes <= limits.heldStatesBytes || this.heldSinceCut < limits.heldStatesBytes / 2) return;
+    this.heldSinceCut = 0;
+    this.finishNeeded(tracker.neededByHeld(), 'states', true);
   }
 
   private onTrace(trace: unknown): void {
@@ -233,6 +266,11 @@ export class WriteSession {
   echoReady(): void {
     const ready = this.d.tracker.takeReady();
     if (ready.length) this.d.echo(ready);
+    if (ready.length || this.d.committer.failed) this.wakeStateWaiters();
+  }
+
+  private wakeStateWaiters(): void {
+    for (const w of this.stateWaiters.splice(0)) w();
   }
 
   /**
@@ -243,6 +281,8 @@ export class WriteSession {
   onTick(): void {
     const overdue = this.d.tracker.neededByHeld(this.d.now() - this.d.limits.flushIntervalMs);
     this.finishNeeded(overdue, 'timer', true);
+    // a reader waiting for held states looks again (and notices a failure)
+    this.wakeStateWaiters();
   }
 
   /**
