@@ -276,7 +276,7 @@ export async function runVerify(
   redactor: Redactor = globalRedactor,
 ): Promise<number> {
   const d = { ...defaultVerifyDependencies, ...deps };
-  if (options.model !== undefined && !MODEL_PATTERN.test(options.model)) throw new ConfigError(`--model ${JSON.stringify(options.model)} is not a model name (letters, digits, '.', '_' and '-').`);
+  if (options.model !== undefined && !MODEL_PATTERN.test(options.model)) throw new ConfigError(`--model ${JSON.stringify(options.model)} is not a model name: <name> or <namespace>/<name>, as in the keys (docs/layout.md).`);
   if (options.since !== undefined && !DATE.test(options.since)) throw new ConfigError(`--since ${JSON.stringify(options.since)} is not a date YYYY-MM-DD.`);
   const raw = readJsonFile(options.configPath, 'config');
   registerSecrets(raw, redactor);
