@@ -29,7 +29,7 @@ export function parseArgs(argv: readonly string[]): Command {
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     const eq = arg.indexOf('=');
-    if (SWITCHES.has(arg.slice(2))) {
+    if (arg.startsWith('--') && SWITCHES.has(arg.slice(2))) {
       flags.set(arg.slice(2), 'true');
     } else if (arg.startsWith('--') && eq > 0) {
       flags.set(arg.slice(2, eq), arg.slice(eq + 1));

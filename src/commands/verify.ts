@@ -97,8 +97,12 @@ export const defaultVerifyDependencies: VerifyDependencies = {
 };
 
 const DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-const MANIFEST_NAME = /^([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/manifest_[^/]+\.json$/;
-const DATA_NAME = /^([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/part-\d{5,}_(\d{8}T\d{9}Z)\.(parquet|csv|csv\.gz|jsonl|jsonl\.gz)$/;
+// Keys below the export's prefixes (docs/layout.md). The part before /dt= is the model's
+// directory: one segment today, more with namespaced layouts, so any number is accepted.
+const MANIFEST_NAME = /^(.+?)\/dt=(\d{4}-\d{2}-\d{2})\/manifest_[^/]+\.json$/;
+const DATA_NAME = /^(.+?)\/dt=(\d{4}-\d{2}-\d{2})\/part-\d{5,}_(\d{8}T\d{9}Z)\.(parquet|csv|csv\.gz|jsonl|jsonl\.gz)$/;
+/** Reads of one object: a connection reset in the middle of a body is worth another try. */
+const READ_ATTEMPTS = 3;
 
 /** Runs `work` over `items`, `limit` at a time. */
 async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -120,6 +124,17 @@ async function measure(reader: ObjectReader, key: string): Promise<{ bytes: numb
     bytes += chunk.length;
   }
   return { bytes, sha256: hash.digest('hex') };
+}
+
+async function measureWithRetries(reader: ObjectReader, key: string): Promise<{ bytes: number; sha256: string } | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await measure(reader, key);
+    } catch (err) {
+      // A denial or a bad setting will not pass on a retry; a body cut short may.
+      if (err instanceof ConfigError || attempt >= READ_ATTEMPTS) throw err;
+    }
+  }
 }
 
 async function readText(reader: ObjectReader, key: string): Promise<string | undefined> {
@@ -197,7 +212,7 @@ export async function verifyExport(config: Config, reader: ObjectReader, scope: 
       if (listed && listed.size !== file.bytes) {
         report.problems.push({ ...expected, problem: 'size', actual_bytes: listed.size });
       } else {
-        const actual = await measure(reader, file.key);
+        const actual = await measureWithRetries(reader, file.key);
         if (!actual) report.problems.push({ ...expected, problem: 'missing' });
         else if (actual.bytes !== file.bytes) report.problems.push({ ...expected, problem: 'size', actual_bytes: actual.bytes });
         else if (actual.sha256 !== file.sha256) report.problems.push({ ...expected, problem: 'sha256', actual_sha256: actual.sha256 });
@@ -211,7 +226,9 @@ export async function verifyExport(config: Config, reader: ObjectReader, scope: 
 
   // 4. Data objects no manifest lists, attributed to their transfer when its manifest is known.
   const listedKeys = new Set(manifests.flatMap(({ manifest }) => manifest.files.map((f) => f.key)));
-  const byTimestamp = new Map(manifests.map(({ manifest: m }) => [`${m.model}/${m.transfer_timestamp}`, m]));
+  // A transfer's data files share its timestamp; the model's directory tells its models apart.
+  const modelDirOf = (key: string): string => key.slice(prefixes.data.length, key.lastIndexOf('/dt='));
+  const byTimestamp = new Map(manifests.map(({ manifest: m }) => [`${m.files[0] ? modelDirOf(m.files[0].key) : m.model}/${m.transfer_timestamp}`, m]));
   const unlisted: UnlistedObject[] = [];
   for (const o of objects.values()) {
     const match = DATA_NAME.exec(o.key.slice(prefixes.data.length));
@@ -259,7 +276,7 @@ export async function runVerify(
   redactor: Redactor = globalRedactor,
 ): Promise<number> {
   const d = { ...defaultVerifyDependencies, ...deps };
-  if (options.model !== undefined && !MODEL_PATTERN.test(options.model)) throw new ConfigError(`--model ${JSON.stringify(options.model)} is not a model name (letters, digits, '.', '_' and '-').`);
+  if (options.model !== undefined && !MODEL_PATTERN.test(options.model)) throw new ConfigError(`--model ${JSON.stringify(options.model)} is not a model name: <name> or <namespace>/<name>, as in the keys (docs/layout.md).`);
   if (options.since !== undefined && !DATE.test(options.since)) throw new ConfigError(`--since ${JSON.stringify(options.since)} is not a date YYYY-MM-DD.`);
   const raw = readJsonFile(options.configPath, 'config');
   registerSecrets(raw, redactor);

@@ -4,7 +4,7 @@
 // `policy`'s output (test/unit/policy.test.ts compares them), so the three cannot disagree.
 
 import type { Config } from '../config/config.js';
-import { manifestsPrefix } from '../layout/index.js';
+import { layoutPrefixes } from '../layout/locations.js';
 
 /** Who holds the permission: the connector (`spec`/`check`/`write`) or a reader (`verify`, docs/reading.md). */
 export type Holder = 'writer' | 'reader';
@@ -44,7 +44,7 @@ export interface Permission {
   without?: string;
 }
 
-export type ExportConfig = Pick<Config, 'bucket' | 'folder' | 'manifestLocation' | 'encryption'>;
+export type ExportConfig = Pick<Config, 'bucket' | 'folder' | 'manifestLocation' | 'namespaceLayout' | 'encryption'>;
 
 const usesKms = (c: ExportConfig): boolean => c.encryption.mode === 'sse_kms';
 
@@ -163,11 +163,11 @@ export function permissionForStep(step: Step): Permission {
 
 /**
  * The prefixes an export writes, each '' or ending in '/': data files under `data`, manifests
- * under `manifests`. The one place `policy` and `verify` learn them; src/layout/ builds the keys.
+ * under `manifests` (namespaced models below both). The one place `policy` and `verify` learn
+ * them: src/layout/locations.ts decides.
  */
-export function exportPrefixes(config: Pick<Config, 'folder' | 'manifestLocation'>): { data: string; manifests: string } {
-  const folder = config.folder.replace(/\/+$/, '');
-  return { data: folder ? `${folder}/` : '', manifests: manifestsPrefix(config.manifestLocation, folder) };
+export function exportPrefixes(config: Pick<Config, 'folder' | 'manifestLocation' | 'namespaceLayout'>): { data: string; manifests: string } {
+  return layoutPrefixes(config);
 }
 
 /** The name check's test objects start with (check.ts testKeys). */

@@ -313,7 +313,7 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
   private readFailure(err: unknown, operation: string, target: string, step: Step): ConnectorError {
     const f = errorFacts(err);
     if (f.code === 'AccessDenied' || f.status === 403) {
-      const exportConfig = { bucket: this.config.bucket, folder: '', manifestLocation: 'bucket_root' as const, encryption: this.config.encryption };
+      const exportConfig = { bucket: this.config.bucket, folder: '', manifestLocation: 'bucket_root' as const, namespaceLayout: 'flat' as const, encryption: this.config.encryption };
       const kms = this.config.encryption.mode === 'sse_kms' && step === 'verify-read-objects' ? ` With SSE-KMS, S3 also needs ${describePermission(permissionForStep('verify-decrypt'), exportConfig)}.` : '';
       return new ConfigError(
         `${operation} of ${target} was denied: grant ${permissionForStep(step).actions.join(' and ')} (statement ${permissionForStep(step).sid} of \`policy --reader\`).${kms}`,

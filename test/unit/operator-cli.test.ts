@@ -32,6 +32,7 @@ describe('policy and verify arguments', () => {
     [['policy'], 'The policy command needs --config <file>.'],
     [['verify', '--config', 'c.json', '--reader'], 'Unknown option --reader for verify.'],
     [['check', '--config', 'c.json', '--json'], 'Unknown option --json for check.'],
+    [['policy', '--config', 'c.json', 'xxjson'], 'Unexpected argument "xxjson".'],
   ])('refuses %j', (argv, start) => {
     expect(() => parseArgs(argv)).toThrow(start);
   });

@@ -191,3 +191,43 @@ describe('verifyExport', () => {
     expect(lines[0]).toMatch(/^verify: \d+\/12 files, /);
   });
 });
+
+describe('verifyExport on a flaky store', () => {
+  it('reads an object again when its body is cut short, and gives up after three attempts', async () => {
+    const reader = new MemoryReader();
+    const { keys } = transfer(reader, 'users', 1);
+    let cuts = 2;
+    const get = reader.getStream.bind(reader);
+    reader.getStream = async (key: string) => {
+      const body = await get(key);
+      if (!body || !key.endsWith('.parquet') || cuts-- <= 0) return body;
+      return Readable.from(
+        (async function* () {
+          yield Buffer.from('x');
+          throw new Error('ECONNRESET');
+        })(),
+      );
+    };
+    expect((await verifyExport(config, reader, all, deps)).ok).toBe(true);
+    expect(reader.gets.filter((k) => k === keys[0])).toHaveLength(3);
+    cuts = 3;
+    await expect(verifyExport(config, reader, all, deps)).rejects.toThrow('ECONNRESET');
+  });
+});
+
+describe('verifyExport with namespaced models (<namespace>/<name>)', () => {
+  it('checks their files, attributes their unlisted objects and keeps to one of them', async () => {
+    const reader = new MemoryReader();
+    const running = transfer(reader, 'public/users', 2, 'in_progress');
+    transfer(reader, 'users', 1);
+    const orphan = running.keys[0]!.replace('part-00000_', 'part-00005_');
+    reader.objects.set(orphan, Buffer.alloc(10));
+    const report = await verifyExport(config, reader, all, deps);
+    expect(report.ok).toBe(true);
+    expect(report.models.map((m) => m.model)).toEqual(['public/users', 'users']);
+    expect(report.unlisted.objects).toEqual([{ key: orphan, bytes: 10, transfer_id: report.models[0]!.transfers[0]!.transfer_id, transfer_in_progress: true }]);
+    const one = await verifyExport(config, reader, { model: 'public/users', since: undefined }, deps);
+    expect(one.models.map((m) => m.model)).toEqual(['public/users']);
+    expect(one.checked.files).toBe(2);
+  });
+});
