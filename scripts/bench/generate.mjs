@@ -129,7 +129,7 @@ export function catalogFor(streams, namespace) {
 /**
  * Writes the case's files into `dir`. Stops at `records` records, or once the messages reach
  * `bytes` bytes, whichever comes first. A STREAM state follows every `stateEvery` records of a
- * stream, and one for each stream at the end.
+ * stream, and one for each stream at the end, then each stream's COMPLETE status.
  */
 export function generate({ dir, streams, records = Infinity, bytes = Infinity, namespace, stateEvery = 10_000, seed = 1 }) {
   const rand = prng(seed);
@@ -184,6 +184,10 @@ export function generate({ dir, streams, records = Infinity, bytes = Infinity, n
     }
   }
   for (let s = 0; s < streams; s++) if (perStream[s] % stateEvery !== 0) state(s);
+  // The source is done: a terminal status per stream (the connector fails a sync without them).
+  for (let s = 0; s < streams; s++) {
+    msgBuf.push(`{"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":${BASE_MS},"stream_status":{"stream_descriptor":${descriptor(names[s])},"status":"COMPLETE"}}}\n`);
+  }
   flush();
   closeSync(msgFd);
   closeSync(dataFd);

@@ -244,6 +244,16 @@ export class WriteSession {
     if (!desc || typeof desc.name !== 'string') return;
     const sink = this.sinkFor(desc.name, desc.namespace);
     if (sink && status.status === 'INCOMPLETE') sink.sawIncomplete = true;
+    if (sink && status.status === 'COMPLETE') sink.sawComplete = true;
+  }
+
+  /**
+   * The catalog streams that got no terminal STREAM_STATUS (COMPLETE or INCOMPLETE). At the end
+   * of input there must be none, as in Airbyte's bulk CDK: a source that crashed, or a platform
+   * that gave up, closes stdin without them, and such a transfer is not complete.
+   */
+  withoutTerminalStatus(): StreamSink[] {
+    return [...this.d.sinks.values()].filter((sink) => !sink.sawComplete && !sink.sawIncomplete);
   }
 
   /** Detaches a sink's open spool (at `at`, or whole) and hands it to the committer. */
