@@ -6,7 +6,7 @@
 import { ConfigError } from '../errors.js';
 import type { InputLine } from '../protocol/lines.js';
 import { streamKey } from '../protocol/messages.js';
-import { scanRecordLine } from '../protocol/record-scan.js';
+import { createRecordScanner, type RecordScanner } from '../protocol/record-scan.js';
 import { describeStream } from '../layout/index.js';
 import type { Committer } from './committer.js';
 import type { CutReason, StreamSink } from './sink.js';
@@ -54,8 +54,14 @@ export class WriteSession {
   private readonly routes = new Map<string, Map<string | undefined, StreamSink>>();
   private readonly warnedTypes = new Set<string>();
   private openSpoolBytes = 0;
+  /** Checks each RECORD line and encodes what is spooled for it (src/formats/spool-line.ts). */
+  private readonly scanner: RecordScanner;
 
   constructor(private readonly d: SessionDeps) {
+    this.scanner = createRecordScanner(
+      [...d.sinks.values()].map((s) => ({ name: s.configured.stream.name, namespace: s.configured.stream.namespace, jsonSchema: s.configured.stream.json_schema })),
+      { now: d.now },
+    );
     for (const sink of d.sinks.values()) {
       const list = this.byName.get(sink.configured.stream.name) ?? [];
       list.push(sink);
@@ -91,8 +97,8 @@ export class WriteSession {
     // (The line reader always has the bytes; a line given as text only is encoded once here.)
     const { lineNo } = line;
     const bytes = line.bytes ?? Buffer.from(line.text, 'utf8');
-    const facts = scanRecordLine(bytes);
-    if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo);
+    const scanned = this.scanner.scan(bytes);
+    if (scanned) return this.takeRecord(scanned.stream, scanned.namespace, scanned.spoolLine, lineNo);
     const text = line.text;
     let msg: unknown;
     try {
@@ -153,10 +159,13 @@ export class WriteSession {
     if (typeof record.emitted_at !== 'number') {
       throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a numeric "emitted_at".`, { stream: ref });
     }
-    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, bytes, lineNo);
+    // (Unreachable while the scanner takes every RECORD checked above; spooled only as its encoding.)
+    const scanned = this.scanner.scan(bytes);
+    if (!scanned) throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} could not be read.`, { stream: ref });
+    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, scanned.spoolLine, lineNo);
   }
 
-  /** Appends a checked RECORD line (its bytes as received) to its stream's open spool. */
+  /** Appends a RECORD's spool line (the scanner's encoding) to its stream's open spool. */
   private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number): void {
     const sink = this.sinkFor(stream, namespace);
     if (!sink) {
