@@ -252,8 +252,13 @@ export class WriteSession {
     const desc = isObject(status.stream_descriptor) ? status.stream_descriptor : undefined;
     if (!desc || typeof desc.name !== 'string') return;
     const sink = this.sinkFor(desc.name, desc.namespace);
-    if (sink && status.status === 'INCOMPLETE') sink.sawIncomplete = true;
-    if (sink && status.status === 'COMPLETE') sink.sawComplete = true;
+    if (!sink || (status.status !== 'COMPLETE' && status.status !== 'INCOMPLETE')) return;
+    if (status.status === 'INCOMPLETE') sink.sawIncomplete = true;
+    else sink.sawComplete = true;
+    // The source is done with this stream: its open file is finished now, whole, and converts
+    // while the next streams are read instead of at the end of input (a catalog of tables read
+    // one after another).
+    this.cut(sink, 'status');
   }
 
   /**

@@ -129,6 +129,25 @@ describe('WriteSession', () => {
     expect(h.tracker.heldBytes).toBe(0);
   });
 
+  it('finishes a stream\'s file when its terminal status arrives, while the next streams are read', async () => {
+    const h = harness(['a', 'b', 'c']);
+    const status = (name: string, value: string) => JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1, stream_status: { stream_descriptor: { name }, status: value } } });
+    const lines: string[] = [];
+    for (const name of ['a', 'b']) {
+      for (let i = 0; i < 5; i++) lines.push(record(name, i));
+      lines.push(state(name, 5), status(name, name === 'a' ? 'COMPLETE' : 'INCOMPLETE'));
+    }
+    lines.push(record('c', 0), status('c', 'RUNNING'));
+    await h.session.consume(h.feed(lines));
+    expect(h.cuts).toEqual([
+      { stream: 'a', reason: 'status', recordsEnd: 5 },
+      { stream: 'b', reason: 'status', recordsEnd: 5 },
+    ]);
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(2); // before the end of input
+    expect(h.session.withoutTerminalStatus().map((s) => s.model)).toEqual(['c']);
+  });
+
   it('cuts a due file at the next state boundary of its stream, so each file ends at a state', async () => {
     const h = harness(['a'], { targetFileBytes: 2000 });
     const lines: string[] = [];
