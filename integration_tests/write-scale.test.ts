@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, tempJson } from './support/cli.js';
 import { FaultProxy } from './support/fault-proxy.js';
 import { manifestKeys, readManifests } from './support/invariants.js';
-import { accessKeyConfig, catalog, recordLine, streamStateLine } from './support/messages.js';
+import { accessKeyConfig, catalog, recordLine, streamStateLine, streamStatusLine } from './support/messages.js';
 import { freshBucket, s3Server } from './support/server.js';
 
 const server = s3Server();
@@ -15,10 +15,6 @@ afterEach(async () => {
   await proxy?.stop();
   proxy = undefined;
 });
-
-export function completeLine(name: string): string {
-  return JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1, stream_status: { stream_descriptor: { name }, status: 'COMPLETE' } } });
-}
 
 describe('write to a slow store with many streams', () => {
   it('writes the final manifests through a bounded queue, not one burst that times out in the client (issue 10.4)', { timeout: 300_000 }, async () => {
@@ -31,7 +27,7 @@ describe('write to a slow store with many streams', () => {
     const names = Array.from({ length: streams }, (_, i) => `t${i}`);
     const config = tempJson('config.json', accessKeyConfig(server, bucket, { s3_endpoint: proxy.endpoint }));
     const cat = tempJson('catalog.json', catalog(names.map((name) => ({ name }))));
-    const input = [recordLine('t0', { id: 1, name: 'a', updated_at: '2024-01-01T00:00:00Z' }), streamStateLine('t0', 1), ...names.map(completeLine)];
+    const input = [recordLine('t0', { id: 1, name: 'a', updated_at: '2024-01-01T00:00:00Z' }), streamStateLine('t0', 1), ...names.map((name) => streamStatusLine(name))];
     const started = Date.now();
     const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: input.join('\n') + '\n', timeoutMs: 280_000 });
     const seconds = (Date.now() - started) / 1000;
@@ -86,7 +82,7 @@ describe('write with many held checkpoints', () => {
     // wait until everything was read and all but the last few states echoed, then the peak
     await live.waitFor((m) => m.type === 'STATE' && m.state.global?.shared_state?.lsn >= records - 20 * 60, 120_000).catch(() => undefined);
     const peak = peakRssMiB(live.child.pid!);
-    live.child.stdin.end(names.map(completeLine).join('\n') + '\n');
+    live.child.stdin.end(names.map((name) => streamStatusLine(name)).join('\n') + '\n');
     const res = await live.done;
     const states = res.messages.filter((m) => m.type === 'STATE');
     console.info(`[reliability] ${records / 20} GLOBAL states of ${(globalState(0).length / 1024).toFixed(0)} KB over ${streams} streams, 128 MB budget: first echo while reading after ${firstEcho ?? 'never'} s, peak RSS ${peak.toFixed(0)} MiB before the end of input, exit ${res.code}`);

@@ -1,14 +1,14 @@
 // write against radosgw, read back by an independent reader (hyparquet).
 
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempJson } from './support/cli.js';
 import { protocolErrors, protocolSchemaAvailable } from './support/protocol.js';
 import { getJson, getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
-import { accessKeyConfig, catalog, globalStateLine, recordLine, streamStateLine } from './support/messages.js';
+import { accessKeyConfig, catalog, completeLines, globalStateLine, recordLine, streamStateLine, streamStatusLine } from './support/messages.js';
 import { freshBucket, s3Server } from './support/server.js';
 
 /** YYYYMMDDTHHMMSSmmmZ → epoch ms. */
@@ -46,6 +46,7 @@ describe('write', () => {
     }
     // a cursor no JS number can hold: it must come back byte for byte
     lines.push(globalStateLine('BIG').replace('"BIG"', '123456789012345678901234567890'));
+    lines.push(...completeLines(JSON.parse(readFileSync(cat, 'utf8'))));
     const tmp = freshTmpdir();
     const startedBefore = Date.now();
     const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: lines.join('\n') + '\n', env: { TMPDIR: tmp } });
@@ -81,6 +82,8 @@ describe('write', () => {
         const n = Buffer.byteLength(l);
         sinceState.set(m.record.stream, (sinceState.get(m.record.stream) ?? 0) + n);
         sinceGlobal += n;
+      } else if (m.type !== 'STATE') {
+        continue;
       } else if (m.state.type === 'STREAM') {
         expectedBytes.push(sinceState.get(m.state.stream.stream_descriptor.name) ?? 0);
         sinceState.set(m.state.stream.stream_descriptor.name, 0);
@@ -135,12 +138,12 @@ describe('write', () => {
     }
   });
 
-  it('an empty input is a valid transfer: a complete manifest with no files for each stream', async () => {
+  it('a source with nothing to send (only its COMPLETE statuses) is a valid transfer: a complete manifest with no files for each stream', async () => {
     const server = s3Server();
     const bucket = await freshBucket('write-empty');
     const config = tempJson('config.json', accessKeyConfig(server, bucket));
     const cat = tempJson('catalog.json', catalog([{ name: 'a' }, { name: 'b' }]));
-    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: '' });
+    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: [streamStatusLine('a'), streamStatusLine('b')].join('\n') + '\n' });
     expect(res.code, res.lines.join('\n')).toBe(0);
     const all = await manifests(bucket);
     expect(all.map((m) => [m.model, m.status, m.files.length]).sort()).toEqual([
@@ -148,6 +151,23 @@ describe('write', () => {
       ['b', 'complete', 0],
     ]);
     expect((await listKeys(bucket)).every((k) => k.startsWith('_manifests/'))).toBe(true);
+  });
+
+  it('an input without any STREAM_STATUS is not a complete transfer: transient_error, manifests incomplete (as Airbyte\'s bulk CDK)', async () => {
+    const server = s3Server();
+    const bucket = await freshBucket('write-empty-nostatus');
+    const config = tempJson('config.json', accessKeyConfig(server, bucket));
+    const cat = tempJson('catalog.json', catalog([{ name: 'a' }, { name: 'b' }]));
+    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: '' });
+    expect(res.code).toBe(1);
+    expectProtocol(res.lines);
+    const trace = res.messages.find((m) => m.type === 'TRACE')!;
+    expect(trace.trace.error.failure_type).toBe('transient_error');
+    expect(trace.trace.error.message).toMatch(/"a" \(no namespace\), "b" \(no namespace\) got a terminal STREAM_STATUS/);
+    expect((await manifests(bucket)).map((m) => [m.model, m.status]).sort()).toEqual([
+      ['a', 'incomplete'],
+      ['b', 'incomplete'],
+    ]);
   });
 
   it('bad input fails with its line number after finishing the files that earlier states wait on', async () => {

@@ -28,7 +28,7 @@ import { forEachBounded, SMALL_WRITES_AT_ONCE } from '../write/bounded.js';
 import type { ManifestStatus } from '../write/manifest.js';
 import { finalSummary, progressReport } from '../write/progress.js';
 import { boundedWait, GRACE_OVER, Sigterm } from './sigterm.js';
-import { assertDistinctLocations, dataKey, modelForStream, newTransfer } from '../layout/index.js';
+import { assertDistinctLocations, dataKey, describeStream, modelForStream, newTransfer } from '../layout/index.js';
 
 /** How often a progress LOG is printed while the sync runs. */
 const PROGRESS_INTERVAL_MS = 5_000;
@@ -172,6 +172,10 @@ export async function writeCommand(
     try {
       const finishAtEnd = async (): Promise<void> => {
         await live.consume(input);
+        // Streams without their terminal status: the exit path below finishes what held states
+        // wait on, echoes them and writes every manifest `incomplete` (docs/write-path.md).
+        const unfinished = live.withoutTerminalStatus();
+        if (unfinished.length > 0) throw endedEarly(unfinished);
         live.finishAll();
         await committer.idle();
         // A bounded number at once (not a burst of one PUT per stream, which queues past the
@@ -224,6 +228,16 @@ export async function writeCommand(
     store?.close?.();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** The end of input came before some streams' terminal STREAM_STATUS (issue 11.2; Airbyte's bulk CDK fails the sync so too). */
+function endedEarly(sinks: readonly StreamSink[]): TransientError {
+  const shown = sinks.slice(0, 10).map((s) => describeStream(s.configured.stream));
+  const more = sinks.length > shown.length ? ` and ${sinks.length - shown.length} more` : '';
+  return new TransientError(
+    `The input ended before ${sinks.length === 1 ? 'the stream' : 'the streams'} ${shown.join(', ')}${more} got a terminal STREAM_STATUS (COMPLETE or INCOMPLETE): ` +
+      'the source or the platform stopped early. States of durable data were echoed; the manifests say incomplete, and the source sends the rest again.',
+  );
 }
 
 function interrupted(): InterruptedError {

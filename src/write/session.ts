@@ -6,7 +6,7 @@
 import { ConfigError } from '../errors.js';
 import type { InputLine } from '../protocol/lines.js';
 import { streamKey } from '../protocol/messages.js';
-import { scanRecordLine } from '../protocol/record-scan.js';
+import { createRecordScanner, type RecordScanner } from '../protocol/record-scan.js';
 import { describeStream } from '../layout/index.js';
 import type { Committer } from './committer.js';
 import type { CutReason, StreamSink } from './sink.js';
@@ -63,8 +63,14 @@ export class WriteSession {
   private heldSinceCut = 0;
   /** Readers waiting for held states to be released (woken at each echo and tick). */
   private stateWaiters: (() => void)[] = [];
+  /** Checks each RECORD line and encodes what is spooled for it (src/formats/spool-line.ts). */
+  private readonly scanner: RecordScanner;
 
   constructor(private readonly d: SessionDeps) {
+    this.scanner = createRecordScanner(
+      [...d.sinks.values()].map((s) => ({ name: s.configured.stream.name, namespace: s.configured.stream.namespace, jsonSchema: s.configured.stream.json_schema })),
+      { now: d.now },
+    );
     for (const sink of d.sinks.values()) {
       const list = this.byName.get(sink.configured.stream.name) ?? [];
       list.push(sink);
@@ -106,8 +112,8 @@ export class WriteSession {
     // (The line reader always has the bytes; a line given as text only is encoded once here.)
     const { lineNo } = line;
     const bytes = line.bytes ?? Buffer.from(line.text, 'utf8');
-    const facts = scanRecordLine(bytes);
-    if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo, bytes.length);
+    const scanned = this.scanner.scan(bytes);
+    if (scanned) return this.takeRecord(scanned.stream, scanned.namespace, scanned.spoolLine, lineNo, bytes.length);
     const text = line.text;
     let msg: unknown;
     try {
@@ -168,11 +174,14 @@ export class WriteSession {
     if (typeof record.emitted_at !== 'number') {
       throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a numeric "emitted_at".`, { stream: ref });
     }
-    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, bytes, lineNo, bytes.length);
+    // (Unreachable while the scanner takes every RECORD checked above; spooled only as its encoding.)
+    const scanned = this.scanner.scan(bytes);
+    if (!scanned) throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} could not be read.`, { stream: ref });
+    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, scanned.spoolLine, lineNo, bytes.length);
   }
 
   /**
-   * Appends a checked RECORD line (the bytes to spool) to its stream's open spool;
+   * Appends a RECORD's spool line (the scanner's encoding) to its stream's open spool;
    * `receivedBytes` is the RECORD message's length as received (for committedBytesCount).
    */
   private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number, receivedBytes: number): void {
@@ -243,7 +252,22 @@ export class WriteSession {
     const desc = isObject(status.stream_descriptor) ? status.stream_descriptor : undefined;
     if (!desc || typeof desc.name !== 'string') return;
     const sink = this.sinkFor(desc.name, desc.namespace);
-    if (sink && status.status === 'INCOMPLETE') sink.sawIncomplete = true;
+    if (!sink || (status.status !== 'COMPLETE' && status.status !== 'INCOMPLETE')) return;
+    if (status.status === 'INCOMPLETE') sink.sawIncomplete = true;
+    else sink.sawComplete = true;
+    // The source is done with this stream: its open file is finished now, whole, and converts
+    // while the next streams are read instead of at the end of input (a catalog of tables read
+    // one after another).
+    this.cut(sink, 'status');
+  }
+
+  /**
+   * The catalog streams that got no terminal STREAM_STATUS (COMPLETE or INCOMPLETE). At the end
+   * of input there must be none, as in Airbyte's bulk CDK: a source that crashed, or a platform
+   * that gave up, closes stdin without them, and such a transfer is not complete.
+   */
+  withoutTerminalStatus(): StreamSink[] {
+    return [...this.d.sinks.values()].filter((sink) => !sink.sawComplete && !sink.sawIncomplete);
   }
 
   /** Detaches a sink's open spool (at `at`, or whole) and hands it to the committer. */

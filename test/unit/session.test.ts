@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InputLine } from '../../src/protocol/lines.js';
+import { decodeSpoolLine } from '../../src/formats/spool-line.js';
+import { recordLineToSpool } from '../../src/protocol/record-scan.js';
 import { streamKey, type ConfiguredAirbyteStream } from '../../src/protocol/messages.js';
 import { Committer } from '../../src/write/committer.js';
 import { WriteSession, type SessionLimits } from '../../src/write/session.js';
@@ -125,6 +127,25 @@ describe('WriteSession', () => {
     await h.committer.idle();
     expect(h.echoed).toHaveLength(100);
     expect(h.tracker.heldBytes).toBe(0);
+  });
+
+  it('finishes a stream\'s file when its terminal status arrives, while the next streams are read', async () => {
+    const h = harness(['a', 'b', 'c']);
+    const status = (name: string, value: string) => JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1, stream_status: { stream_descriptor: { name }, status: value } } });
+    const lines: string[] = [];
+    for (const name of ['a', 'b']) {
+      for (let i = 0; i < 5; i++) lines.push(record(name, i));
+      lines.push(state(name, 5), status(name, name === 'a' ? 'COMPLETE' : 'INCOMPLETE'));
+    }
+    lines.push(record('c', 0), status('c', 'RUNNING'));
+    await h.session.consume(h.feed(lines));
+    expect(h.cuts).toEqual([
+      { stream: 'a', reason: 'status', recordsEnd: 5 },
+      { stream: 'b', reason: 'status', recordsEnd: 5 },
+    ]);
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(2); // before the end of input
+    expect(h.session.withoutTerminalStatus().map((s) => s.model)).toEqual(['c']);
   });
 
   it('cuts a due file at the next state boundary of its stream, so each file ends at a state', async () => {
@@ -254,7 +275,7 @@ describe('WriteSession', () => {
   });
 
   it('when the open spools pass their temp-disk share, cuts the largest at once, mid-state', async () => {
-    const lineBytes = Buffer.byteLength(record('a', 0)) + 1;
+    const lineBytes = recordLineToSpool(Buffer.from(record('a', 0))).length + 1;
     const h = harness(['a', 'b'], { spoolBudgetBytes: 10 * lineBytes });
     h.take(record('b', 0), record('b', 1), state('b', 2));
     for (let i = 0; i < 8; i++) h.take(record('a', i));
@@ -270,7 +291,7 @@ describe('WriteSession', () => {
   });
 
   it('stops reading while the pipeline holds more than its temp-disk share, and resumes once uploads free it', async () => {
-    const lineBytes = Buffer.byteLength(record('a', 0)) + 1;
+    const lineBytes = recordLineToSpool(Buffer.from(record('a', 0))).length + 1;
     // a file is due past 5 lines; the backlog's share is 2 lines: the file's spool passes it,
     // and so does its converted output (about half a line a record) until it is uploaded
     const h = harness(['a'], { targetFileBytes: 5 * lineBytes, backlogBudgetBytes: 2 * lineBytes });
@@ -343,7 +364,7 @@ describe('WriteSession fast path (lines with their bytes, as the line reader giv
     const spoolB = h.sinks.get(streamKey('b'))!.spool!;
     await spoolB.drained();
     const { readFileSync } = await import('node:fs');
-    expect(readFileSync(spoolB.path, 'utf8')).toBe(odd + '\n');
+    expect(decodeSpoolLine(readFileSync(spoolB.path).subarray(0, -1)).json.toString('utf8')).toBe(odd);
     h.session.finishAll();
     await h.committer.idle();
     expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);
