@@ -106,12 +106,15 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ]; then
   log "NODE_EXTRA_CA_CERTS: mounted read-only into the RUN steps"
 fi
 containers_before=$("${B[@]}" containers -q 2>/dev/null || true)
+previous=$("${B[@]}" images -q --no-trunc "$IMAGE" 2>/dev/null || true)
 log "building $IMAGE: buildah --storage-driver vfs bud --isolation chroot ${ca_mount[*]:+${ca_mount[0]} <CA dir>:/usr/local/etc:ro} -t $IMAGE ."
 if ! "${B[@]}" bud --isolation chroot "${ca_mount[@]}" -t "$IMAGE" . >"$tmp/build.log" 2>&1; then
   grep -v -E '^(Copying (blob|config)|Getting image source|Writing manifest|Storing signatures)' "$tmp/build.log" | tail -40 >&2
   fail "buildah bud of the Dockerfile"
 fi
 log "built $IMAGE in $((SECONDS - t)) s"
+# the image this build replaced, untagged now: vfs keeps a full copy of every image
+[ -z "$previous" ] || [ "$previous" = "$("${B[@]}" images -q --no-trunc "$IMAGE")" ] || "${B[@]}" rmi "$previous" >/dev/null 2>&1 || true
 step_done build "$t"
 
 # 4. radosgw on free loopback ports, in a process group of its own (the trap stops it).

@@ -184,7 +184,7 @@ describe('the runtime image', () => {
     const [baseSize] = (await buildah(['images', '--format', '{{.Size}}', BASE])).trim().split('\n');
     const lines = [`image-test: ${IMAGE}: ${size} (base ${BASE}: ${baseSize}), ${image.layers} layers`];
     if (RUNNER === 'podman') {
-      lines.push((await podman(['history', '--format', '{{.Size}}\t{{.CreatedBy}}', IMAGE])).trim().split('\n').map((l) => `  ${l.slice(0, 160)}`).join('\n'));
+      lines.push((await podman(['history', '--no-trunc', '--format', '{{.Size}}\t{{.CreatedBy}}', IMAGE])).trim().split('\n').map((l) => `  ${l.slice(0, 150)}`).join('\n'));
     } else {
       for (const h of image.history) if (!h.empty_layer) lines.push(`  ${(h.created_by ?? '').slice(0, 160)}`);
     }
