@@ -22,7 +22,7 @@ export AWS_EC2_METADATA_DISABLED=true
 
 VERSION=$(node -p 'require("./package.json").version')
 IMAGE=localhost/airbyte/destination-s3-export:$VERSION
-CACHE_DIR=${IMAGE_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/destination-s3-export/image}
+CACHE_DIR=${IMAGE_TEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/destination-s3-export/image}
 RUN_ID=$$
 B=(buildah --storage-driver vfs)
 t_all=$SECONDS
