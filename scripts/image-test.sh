@@ -22,7 +22,7 @@ export AWS_EC2_METADATA_DISABLED=true
 
 VERSION=$(node -p 'require("./package.json").version')
 IMAGE=localhost/airbyte/destination-s3-export:$VERSION
-CACHE_DIR=${IMAGE_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/destination-s3-export/image}
+CACHE_DIR=${IMAGE_TEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/destination-s3-export/image}
 RUN_ID=$$
 B=(buildah --storage-driver vfs)
 t_all=$SECONDS
@@ -63,7 +63,7 @@ trap 'exit 143' TERM
 # 1. Tools. podman and runc are optional: without them, `buildah run` runs the connector.
 t=$SECONDS
 missing=()
-for pkg in buildah:buildah debootstrap:debootstrap curl:curl; do command -v "${pkg%%:*}" >/dev/null 2>&1 || missing+=("${pkg#*:}"); done
+for bin in buildah debootstrap curl; do command -v "$bin" >/dev/null 2>&1 || missing+=("$bin"); done
 for bin in radosgw ceph-mon ceph-osd; do command -v "$bin" >/dev/null 2>&1 || missing+=(radosgw ceph-mon ceph-osd); done
 optional=()
 if [ "${IMAGE_TEST_RUNNER:-}" != buildah ]; then
@@ -78,7 +78,8 @@ if [ ${#missing[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ]; then
   [ ${#optional[@]} -eq 0 ] || "${apt_get[@]}" install "${optional[@]}" >/dev/null || log "podman could not be installed: buildah runs the connector"
 fi
 [ -d node_modules/vitest ] && [ -d node_modules/hyparquet ] || npm ci --no-audit --no-fund
-log "buildah $(buildah --version | awk '{print $3}'); podman $(podman --version 2>/dev/null | awk '{print $3}' || echo none)"
+podman_version=$( (command -v podman >/dev/null 2>&1 && podman --version | awk '{print $3}') || echo none)
+log "buildah $(buildah --version | awk '{print $3}'); podman $podman_version"
 step_done tools "$t"
 
 # 2. The base image.
@@ -160,14 +161,20 @@ if [ "$RUNNER" = podman ]; then
     fi
   fi
 fi
-log "runner: $RUNNER ${PODMAN_GLOBAL:+($PODMAN_GLOBAL $PODMAN_RUN)}"
+if [ "$RUNNER" = buildah ]; then
+  probe=$("${B[@]}" from --pull=false --name "dse-image-test-$RUN_ID-probe" "$IMAGE")
+  uid=$("${B[@]}" run --isolation chroot "$probe" -- /usr/bin/id -u)
+  "${B[@]}" rm "$probe" >/dev/null
+  [ "$uid" = 1000 ] || fail "the image runs as uid $uid, not 1000"
+fi
+log "runner: $RUNNER ${PODMAN_GLOBAL:+($PODMAN_GLOBAL $PODMAN_RUN)}; the image's user: uid $uid"
 [ "$RUNNER" = podman ] || log "no PID namespace and no read-only root with buildah run: the SIGTERM and read-only tests are skipped"
 step_done runner "$t"
 
 # 6. The tests of the image and of the connector in it.
 t=$SECONDS
 [ -f ../shared/airbyte-protocol/airbyte_protocol.yaml ] || [ -n "${AIRBYTE_PROTOCOL_SCHEMA:-}" ] ||
-  log "../shared/airbyte-protocol/airbyte_protocol.yaml is absent: the spec check against the protocol schema is skipped"
+  log "../shared/airbyte-protocol/airbyte_protocol.yaml is absent: spec's output is not validated against the protocol schema (the rest runs)"
 IMAGE_TEST_IMAGE=$IMAGE IMAGE_TEST_RUNNER=$RUNNER IMAGE_TEST_RUN_ID=$RUN_ID IMAGE_TEST_BASE=$BASE_KIND \
   IMAGE_TEST_PODMAN_GLOBAL=$PODMAN_GLOBAL IMAGE_TEST_PODMAN_RUN=$PODMAN_RUN IMAGE_TEST_REPORT_DIR=${IMAGE_TEST_REPORT_DIR:-} \
   npx vitest run --config scripts/image/vitest.config.ts

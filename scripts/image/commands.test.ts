@@ -100,11 +100,12 @@ async function expectSampleInBucket(bucket: string): Promise<string> {
 }
 
 describe(`the connector in the image (${RUNNER})`, () => {
-  it.skipIf(!protocolSchemaAvailable)(`spec: one SPEC message, valid against the protocol schema${protocolSchemaAvailable ? '' : ` (skipped: ${protocolSchemaSkipReason})`}`, async () => {
+  it(`spec: one SPEC message, equal to spec/spec.json${protocolSchemaAvailable ? ', valid against the protocol schema' : ` (not validated: ${protocolSchemaSkipReason})`}`, async () => {
     const r = await run(['spec'], { secretsDir: work });
     expect(r.code, describeIn(r)).toBe(0);
     expect(r.lines).toHaveLength(1);
-    expect(protocolErrors(r.lines[0]!)).toEqual([]);
+    if (protocolSchemaAvailable) expect(protocolErrors(r.lines[0]!)).toEqual([]);
+    else console.log(`image-test: spec not validated against the protocol schema: ${protocolSchemaSkipReason}`);
     expect(r.messages[0]!.type).toBe('SPEC');
     expect(r.messages[0]!.spec).toEqual(JSON.parse(readFileSync(join(ROOT, 'spec/spec.json'), 'utf8')));
   });
