@@ -55,6 +55,8 @@ function eventLine(data: Record<string, unknown>, emittedAt: number): string {
   return JSON.stringify({ type: 'RECORD', record: { stream: 'events', data, emitted_at: emittedAt } });
 }
 
+const eventsComplete = JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1_700_000_100_000, stream_status: { stream_descriptor: { name: 'events' }, status: 'COMPLETE' } } });
+
 function eventsState(cursor: string): string {
   return JSON.stringify({ type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: { name: 'events' }, stream_state: { cursor } } } });
 }
@@ -109,7 +111,7 @@ describe('acceptance: the built connector on the sample sync', () => {
     run.spec = await runCli(['spec']);
     run.check = await runCli(['check', '--config', config]);
     run.keysAfterCheck = await listKeys(run.bucket);
-    const older = [...olderGeneration.map((e, i) => eventLine(e, A_EMITTED + i)), eventsState('a')];
+    const older = [...olderGeneration.map((e, i) => eventLine(e, A_EMITTED + i)), eventsState('a'), eventsComplete];
     run.a = await transfer(config, tempJson('catalog-a.json', eventsCatalog(2, 1000)), older.join('\n') + '\n');
     run.b = await transfer(config, CATALOG_PATH, sampleText);
     const refresh = [...failedRefresh.map((e, i) => eventLine(e, C_EMITTED + i)), eventsState('c'), 'this line is not JSON'];
@@ -148,22 +150,29 @@ describe('acceptance: the built connector on the sample sync', () => {
     const { result } = run.b;
     expect(result.code, result.stderr + result.lines.join('\n')).toBe(0);
     expect(result.messages.filter((m) => m.type === 'TRACE' && m.trace.type === 'ERROR')).toEqual([]);
-    const expected: { state: Record<string, any>; count: number }[] = [];
+    const expected: { state: Record<string, any>; count: number; bytes: number }[] = [];
     const since = new Map<string, number>();
-    for (const m of sampleMessages) {
-      if (m.type === 'RECORD') since.set(m.record.stream, (since.get(m.record.stream) ?? 0) + 1);
+    const bytesSince = new Map<string, number>();
+    sampleMessages.forEach((m, i) => {
+      if (m.type === 'RECORD') {
+        since.set(m.record.stream, (since.get(m.record.stream) ?? 0) + 1);
+        bytesSince.set(m.record.stream, (bytesSince.get(m.record.stream) ?? 0) + Buffer.byteLength(sampleLines[i]!));
+      }
       if (m.type === 'STATE') {
         const stream = m.state.stream.stream_descriptor.name as string;
-        expected.push({ state: m.state, count: since.get(stream) ?? 0 });
+        expected.push({ state: m.state, count: since.get(stream) ?? 0, bytes: bytesSince.get(stream) ?? 0 });
         since.set(stream, 0);
+        bytesSince.set(stream, 0);
       }
-    }
+    });
     const echoed = result.messages.filter((m) => m.type === 'STATE');
     expect(echoed).toHaveLength(expected.length);
     echoed.forEach((m, i) => {
-      const { destinationStats, ...rest } = m.state as Record<string, any>;
+      const { destinationStats, committedRecordsCount, committedBytesCount, ...rest } = m.state as Record<string, any>;
       expect(rest).toEqual(expected[i]!.state);
       expect(destinationStats).toEqual({ recordCount: expected[i]!.count });
+      // Airbyte's committed counts beside it: the same records, their RECORD messages' bytes
+      expect([committedRecordsCount, committedBytesCount]).toEqual([expected[i]!.count, expected[i]!.bytes]);
     });
     // Progress and the final summary go out as LOG messages, one summary line per stream.
     const summaries = result.messages.filter((m) => m.type === 'LOG' && /^Stream /.test(m.log.message));

@@ -15,7 +15,7 @@ import { canonFromHyparquet, duckRows, hyparquetRead, JsonNumber, parseJsonExact
 import { ALL_TYPES, EXPECTED_COLUMN_TYPES, MATRIX_RECORDS, MATRIX_SCHEMA } from '../test/unit/support/matrix.js';
 import { expectMatrixRows } from '../test/unit/support/matrix-check.js';
 import { runCli, tempJson } from './support/cli.js';
-import { accessKeyConfig, catalog, streamStateLine } from './support/messages.js';
+import { accessKeyConfig, catalog, streamStateLine, streamStatusLine } from './support/messages.js';
 import { getObject, manifests } from './support/read-back.js';
 import { freshBucket, s3Server } from './support/server.js';
 
@@ -79,7 +79,7 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
     ];
     const cat = tempJson('catalog.json', catalog(streams, SYNC_ID));
     const empty = EMPTY_DATAS.map((d) => `{"type":"RECORD","record":{"stream":"empty","namespace":"public","data":${d},"emitted_at":1700000000123}}`);
-    const input = [...MATRIX_RECORDS.map((r) => r.line), ...empty, streamStateLine('matrix', 'end', 'public'), streamStateLine('empty', 'end', 'public')].join('\n') + '\n';
+    const input = [...MATRIX_RECORDS.map((r) => r.line), ...empty, streamStateLine('matrix', 'end', 'public'), streamStateLine('empty', 'end', 'public'), ...streams.map((s) => streamStatusLine(s.name, 'COMPLETE', s.namespace))].join('\n') + '\n';
     const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: input });
     expect(res.code, res.stderr + res.lines.join('\n')).toBe(0);
     expect(res.messages.filter((m) => m.type === 'STATE')).toHaveLength(2);

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { runCli, startCli, tempJson } from './support/cli.js';
 import { getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
-import { accessKeyConfig, catalog, recordLine, streamStateLine } from './support/messages.js';
+import { accessKeyConfig, catalog, recordLine, streamStateLine, streamStatusLine } from './support/messages.js';
 import { freshBucket, s3Server } from './support/server.js';
 
 const MB = 1024 * 1024;
@@ -25,6 +25,7 @@ describe('write layout', () => {
         boundaries.add(i + 1);
       }
     }
+    lines.push(streamStatusLine('events'));
     const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: lines.join('\n') + '\n' });
     expect(res.code, res.stderr).toBe(0);
     expect(res.messages.filter((m) => m.type === 'STATE')).toHaveLength(total / 1000);
@@ -71,7 +72,7 @@ describe('write layout', () => {
     await live.waitFor((m) => m.type === 'STATE');
     // Phase 2: the rest, estimated with the learned ratio.
     for (let from = 10_000; from < total; from += 10_000) await live.write(chunk(from, from + 10_000));
-    live.child.stdin.end();
+    live.child.stdin.end(streamStatusLine('events') + '\n');
     const res = await live.done;
     expect(res.code, res.stderr).toBe(0);
     expect(res.messages.filter((m) => m.type === 'STATE')).toHaveLength(total / 1000);
@@ -116,6 +117,7 @@ describe('write layout', () => {
       sent.set(s.name, (sent.get(s.name) ?? 0) + 1);
       if (i % 200 === 199) lines.push(streamStateLine(s.name, i, s.namespace));
     }
+    lines.push(...streams.map((s) => streamStatusLine(s.name, 'COMPLETE', s.namespace)));
     const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: lines.join('\n') + '\n' });
     expect(res.code, res.stderr).toBe(0);
     const all = await manifests(bucket);

@@ -1,14 +1,14 @@
 // write against radosgw, read back by an independent reader (hyparquet).
 
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempJson } from './support/cli.js';
 import { protocolErrors, protocolSchemaAvailable } from './support/protocol.js';
 import { getJson, getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
-import { accessKeyConfig, catalog, globalStateLine, recordLine, streamStateLine } from './support/messages.js';
+import { accessKeyConfig, catalog, completeLines, globalStateLine, recordLine, streamStateLine, streamStatusLine } from './support/messages.js';
 import { freshBucket, s3Server } from './support/server.js';
 
 /** YYYYMMDDTHHMMSSmmmZ → epoch ms. */
@@ -46,6 +46,7 @@ describe('write', () => {
     }
     // a cursor no JS number can hold: it must come back byte for byte
     lines.push(globalStateLine('BIG').replace('"BIG"', '123456789012345678901234567890'));
+    lines.push(...completeLines(JSON.parse(readFileSync(cat, 'utf8'))));
     const tmp = freshTmpdir();
     const startedBefore = Date.now();
     const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: lines.join('\n') + '\n', env: { TMPDIR: tmp } });
@@ -57,7 +58,7 @@ describe('write', () => {
     // Every state echoed once, in input order, as sent but for destinationStats.
     const states = res.messages.filter((m) => m.type === 'STATE');
     const withoutStats = states.map((m) => {
-      const { destinationStats: _, ...state } = m.state;
+      const { destinationStats: _, committedRecordsCount: _r, committedBytesCount: _b, ...state } = m.state;
       return { ...m, state };
     });
     expect(withoutStats).toEqual(lines.filter((l) => l.includes('"type":"STATE"')).map((l) => JSON.parse(l)));
@@ -70,12 +71,36 @@ describe('write', () => {
     expect(countsOf('users')).toEqual(Array.from({ length: 6 }, () => 500));
     expect(countsOf('orders')).toEqual(Array.from({ length: 6 }, () => 250));
     expect(states.at(-1)!.state.destinationStats.recordCount).toBe(sent.users.length + sent.orders.length);
+    // Airbyte's committed counts, beside destinationStats (issue 11.4): the same records, and the
+    // bytes of their RECORD messages as received (each line without its newline).
+    const expectedBytes: number[] = [];
+    const sinceState = new Map<string, number>();
+    let sinceGlobal = 0;
+    for (const l of lines) {
+      const m = JSON.parse(l);
+      if (m.type === 'RECORD') {
+        const n = Buffer.byteLength(l);
+        sinceState.set(m.record.stream, (sinceState.get(m.record.stream) ?? 0) + n);
+        sinceGlobal += n;
+      } else if (m.type !== 'STATE') {
+        continue;
+      } else if (m.state.type === 'STREAM') {
+        expectedBytes.push(sinceState.get(m.state.stream.stream_descriptor.name) ?? 0);
+        sinceState.set(m.state.stream.stream_descriptor.name, 0);
+      } else {
+        expectedBytes.push(sinceGlobal);
+      }
+    }
+    expect(states.map((s) => s.state.committedRecordsCount)).toEqual(states.map((s) => s.state.destinationStats.recordCount));
+    expect(states.map((s) => s.state.committedBytesCount)).toEqual(expectedBytes);
+    expect(res.lines.filter((l) => l.includes('"STATE"')).every((l) => /"committedRecordsCount":\d+,"committedBytesCount":\d+\}\}$/.test(l))).toBe(true);
 
     const keys = await listKeys(bucket);
     const manifestKeys = keys.filter((k) => k.startsWith('_manifests/'));
     const dataKeys = keys.filter((k) => !k.startsWith('_manifests/'));
     const all = await Promise.all(manifestKeys.map(async (key) => ({ key, m: await getJson(bucket, key) })));
-    expect(all.map(({ m }) => m.model).sort()).toEqual(['empty', 'orders', 'users']);
+    // orders has the namespace shop: it lands under shop/ (docs/layout.md, "Namespaces")
+    expect(all.map(({ m }) => m.model).sort()).toEqual(['empty', 'shop/orders', 'users']);
     // One transfer: its id, date and timestamp are shared, and the timestamp is its start (UTC).
     const first = all[0]!.m;
     const started = timestampMs(first.transfer_timestamp);
@@ -97,8 +122,8 @@ describe('write', () => {
     // every data object is listed by a manifest, once
     expect([...listed].sort()).toEqual(dataKeys);
     expect(all.find(({ m }) => m.model === 'empty')!.m.files).toEqual([]);
-    for (const [model, ids] of Object.entries(sent)) {
-      const { m } = all.find(({ m: x }) => x.model === model)!;
+    for (const [stream, ids] of Object.entries(sent)) {
+      const { m } = all.find(({ m: x }) => x.stream.name === stream)!;
       const got: number[] = [];
       for (const f of m.files) {
         const data = await getObject(bucket, f.key);
@@ -113,12 +138,12 @@ describe('write', () => {
     }
   });
 
-  it('an empty input is a valid transfer: a complete manifest with no files for each stream', async () => {
+  it('a source with nothing to send (only its COMPLETE statuses) is a valid transfer: a complete manifest with no files for each stream', async () => {
     const server = s3Server();
     const bucket = await freshBucket('write-empty');
     const config = tempJson('config.json', accessKeyConfig(server, bucket));
     const cat = tempJson('catalog.json', catalog([{ name: 'a' }, { name: 'b' }]));
-    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: '' });
+    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: [streamStatusLine('a'), streamStatusLine('b')].join('\n') + '\n' });
     expect(res.code, res.lines.join('\n')).toBe(0);
     const all = await manifests(bucket);
     expect(all.map((m) => [m.model, m.status, m.files.length]).sort()).toEqual([
@@ -126,6 +151,23 @@ describe('write', () => {
       ['b', 'complete', 0],
     ]);
     expect((await listKeys(bucket)).every((k) => k.startsWith('_manifests/'))).toBe(true);
+  });
+
+  it('an input without any STREAM_STATUS is not a complete transfer: transient_error, manifests incomplete (as Airbyte\'s bulk CDK)', async () => {
+    const server = s3Server();
+    const bucket = await freshBucket('write-empty-nostatus');
+    const config = tempJson('config.json', accessKeyConfig(server, bucket));
+    const cat = tempJson('catalog.json', catalog([{ name: 'a' }, { name: 'b' }]));
+    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: '' });
+    expect(res.code).toBe(1);
+    expectProtocol(res.lines);
+    const trace = res.messages.find((m) => m.type === 'TRACE')!;
+    expect(trace.trace.error.failure_type).toBe('transient_error');
+    expect(trace.trace.error.message).toMatch(/"a" \(no namespace\), "b" \(no namespace\) got a terminal STREAM_STATUS/);
+    expect((await manifests(bucket)).map((m) => [m.model, m.status]).sort()).toEqual([
+      ['a', 'incomplete'],
+      ['b', 'incomplete'],
+    ]);
   });
 
   it('bad input fails with its line number after finishing the files that earlier states wait on', async () => {

@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createDuckDbEngine } from '../dist/formats/duckdb.js';
 import { createStreamConverter } from '../dist/formats/converter.js';
+import { recordLineToSpool } from '../dist/protocol/record-scan.js';
 
 const records = Number(process.argv[2] ?? 200_000);
 const rounds = Number(process.argv[3] ?? 5);
@@ -61,8 +62,9 @@ async function generate() {
       day: `2024-0${1 + (i % 9)}-1${i % 9}`,
     });
     if (!bare.write(data + '\n')) await once(bare, 'drain');
-    const line = `{"type":"RECORD","record":{"stream":"events","namespace":"public","data":${data},"emitted_at":${1_700_000_000_000 + i}}}\n`;
-    if (!spool.write(line)) await once(spool, 'drain');
+    // The spool line the session writes for it (src/formats/spool-line.ts).
+    const line = recordLineToSpool(Buffer.from(`{"type":"RECORD","record":{"stream":"events","namespace":"public","data":${data},"emitted_at":${1_700_000_000_000 + i}}}`));
+    if (!spool.write(Buffer.concat([line, Buffer.from('\n')]))) await once(spool, 'drain');
   }
   await Promise.all([new Promise((r) => spool.end(r)), new Promise((r) => bare.end(r))]);
 }

@@ -44,6 +44,12 @@ export class InterruptedError extends TransientError {
   readonly exitCode = 143;
 }
 
+/**
+ * Work stopped because its AbortSignal fired (the pipeline stops conversions on a failure or
+ * SIGTERM): the reason is the signal's, reported by whoever aborted; this error only unwinds.
+ */
+export class AbortedError extends TransientError {}
+
 /** Everything else: a bug, a full disk, an engine failure. */
 export class SystemError extends ConnectorError {
   readonly failureType = 'system_error' as const;

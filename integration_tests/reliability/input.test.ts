@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_LINE_BYTES } from '../../src/protocol/lines.js';
 import { runCli, startCli, tempJson, type CliResult } from '../support/cli.js';
 import { cleanedBuckets, type Manifest, manifestKeys, readListedFiles, readManifests } from '../support/invariants.js';
-import { accessKeyConfig, catalog, recordLine, streamStateLine } from '../support/messages.js';
+import { accessKeyConfig, catalog, recordLine, streamStateLine, streamStatusLine } from '../support/messages.js';
 import { getObject, listKeys } from '../support/read-back.js';
 import { s3Server } from '../support/server.js';
 
@@ -25,8 +25,8 @@ const order = (id: number) => recordLine('orders', { id, name: `order ${id}`, up
 
 /** Good lines before the bad one: two checkpoints, then a record no state covers. */
 const PREFIX = [user(0), user(1), user(2), streamStateLine('users', 'u-2'), order(0), order(1), streamStateLine('orders', 'o-1'), user(3)];
-/** Good lines after the bad one: never taken when the bad line fails the sync. */
-const AFTER = [user(4), streamStateLine('users', 'u-4')];
+/** Good lines after the bad one: never taken when the bad line fails the sync. The source ends both streams. */
+const AFTER = [user(4), streamStateLine('users', 'u-4'), streamStatusLine('users'), streamStatusLine('orders')];
 const BAD_LINE = PREFIX.length + 1;
 const lines = (...ls: string[]) => ls.join('\n') + '\n';
 
@@ -177,9 +177,9 @@ describe.concurrent('valid input of unusual shape', () => {
     await expectCompleted(t, res);
   });
 
-  it('an empty stdin is a valid transfer: complete manifests without files', async () => {
+  it('only the streams\' COMPLETE statuses (a source with nothing new) is a valid transfer: complete manifests without files', async () => {
     const t = await target();
-    const res = await write(t, '');
+    const res = await write(t, lines(streamStatusLine('users'), streamStatusLine('orders')));
     expect(res.code).toBe(0);
     expect(res.messages.filter((m) => m.type === 'STATE' || m.type === 'TRACE')).toEqual([]);
     const { manifests } = await listedIds(t.bucket);
@@ -219,7 +219,7 @@ describe.concurrent('valid input of unusual shape', () => {
     const t = await target({ folder: 'exports' }, names);
     const input: string[] = [];
     for (const [i, name] of names.entries()) {
-      input.push(recordLine(name, { id: i, name }), streamStateLine(name, `s-${i}`));
+      input.push(recordLine(name, { id: i, name }), streamStateLine(name, `s-${i}`), streamStatusLine(name));
     }
     const res = await write(t, lines(...input));
     expect(res.code, JSON.stringify(traces(res))).toBe(0);

@@ -65,3 +65,16 @@ export function streamStateLine(stream: string, cursor: unknown, namespace?: str
 export function globalStateLine(cursor: unknown): string {
   return JSON.stringify({ type: 'STATE', state: { type: 'GLOBAL', global: { shared_state: { cursor }, stream_states: [] } } });
 }
+
+/** A stream's STREAM_STATUS trace (COMPLETE or INCOMPLETE end a stream; the end of input needs one for each). */
+export function streamStatusLine(stream: string, status: 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE' = 'COMPLETE', namespace?: string): string {
+  return JSON.stringify({
+    type: 'TRACE',
+    trace: { type: 'STREAM_STATUS', emitted_at: 1_700_000_000_000, stream_status: { stream_descriptor: { name: stream, ...(namespace ? { namespace } : {}) }, status } },
+  });
+}
+
+/** COMPLETE for each stream of a catalog built by catalog() (what a source sends once it is done). */
+export function completeLines(cat: { streams: { stream: { name: string; namespace?: string } }[] }): string[] {
+  return cat.streams.map((s) => streamStatusLine(s.stream.name, 'COMPLETE', s.stream.namespace));
+}

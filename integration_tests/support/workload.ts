@@ -4,7 +4,7 @@
 // echoed state can then be checked against what the bucket holds.
 
 import { seeded } from './fault-proxy.js';
-import { catalog, DEFAULT_PROPERTIES, recordLine } from './messages.js';
+import { catalog, DEFAULT_PROPERTIES, recordLine, streamStatusLine } from './messages.js';
 
 export interface StateInfo {
   token: string;
@@ -91,6 +91,8 @@ export function makeWorkload(o: WorkloadOptions): Workload {
       sinceState.set(stream, 0);
       addState('STREAM', stream);
     }
+    // the source is done with the stream: its terminal status (the end of input needs one per stream)
+    if (id + 1 === o.recordsPerStream) lines.push(streamStatusLine(stream, 'COMPLETE'));
     if (o.globalEvery && ++sinceGlobal >= o.globalEvery) {
       sinceGlobal = 0;
       addState('GLOBAL');

@@ -14,6 +14,8 @@ export interface GenerateOptions {
   namespace?: string;
   stateEvery?: number;
   seed?: number;
+  /** The streams one after another (records / streams each) instead of interleaved. */
+  sequential?: boolean;
 }
 
 export interface Generated {

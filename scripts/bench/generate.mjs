@@ -129,9 +129,10 @@ export function catalogFor(streams, namespace) {
 /**
  * Writes the case's files into `dir`. Stops at `records` records, or once the messages reach
  * `bytes` bytes, whichever comes first. A STREAM state follows every `stateEvery` records of a
- * stream, and one for each stream at the end.
+ * stream, and one for each stream at the end, then each stream's COMPLETE status. `sequential`
+ * sends the streams one after another instead of interleaved (needs a finite `records`).
  */
-export function generate({ dir, streams, records = Infinity, bytes = Infinity, namespace, stateEvery = 10_000, seed = 1 }) {
+export function generate({ dir, streams, records = Infinity, bytes = Infinity, namespace, stateEvery = 10_000, seed = 1, sequential = false }) {
   const rand = prng(seed);
   const names = streamNames(streams);
   const nsPart = namespace ? `"namespace":${JSON.stringify(namespace)},` : '';
@@ -163,10 +164,20 @@ export function generate({ dir, streams, records = Infinity, bytes = Infinity, n
     msgBytes += Buffer.byteLength(line);
     states++;
   };
+  const ended = new Array(streams).fill(false);
+  const end = (s) => {
+    if (perStream[s] % stateEvery !== 0) state(s);
+    const line = `{"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":${BASE_MS},"stream_status":{"stream_descriptor":${descriptor(names[s])},"status":"COMPLETE"}}}\n`;
+    msgBuf.push(line);
+    msgBytes += Buffer.byteLength(line);
+    ended[s] = true;
+  };
   while (count < records && msgBytes < bytes) {
-    // Streams interleave in runs of a few records, as sources reading several tables do.
-    const s = streams === 1 ? 0 : (rand() * streams) | 0;
-    const run = streams === 1 ? 1 : 1 + ((rand() * 8) | 0);
+    // sequential: the streams one after another, `records / streams` each (a catalog of tables
+    // read in turn); else they interleave in runs of a few records, as sources reading several
+    // tables at once do.
+    const s = streams === 1 ? 0 : sequential ? Math.min(streams - 1, Math.floor(count / (records / streams))) : (rand() * streams) | 0;
+    const run = streams === 1 || sequential ? 1 : 1 + ((rand() * 8) | 0);
     for (let r = 0; r < run && count < records && msgBytes < bytes; r++) {
       const data = JSON.stringify(record(rand, count));
       const emitted = BASE_MS + 3_600_000 + count;
@@ -180,10 +191,14 @@ export function generate({ dir, streams, records = Infinity, bytes = Infinity, n
       count++;
       perStream[s]++;
       if (perStream[s] % stateEvery === 0) state(s);
+      // a table read in turn ends with its state and status before the next one starts
+      if (sequential && perStream[s] === Math.ceil(records / streams)) end(s);
       if (pending > 4 * 1024 * 1024) flush();
     }
   }
-  for (let s = 0; s < streams; s++) if (perStream[s] % stateEvery !== 0) state(s);
+  // The source is done: each stream's last state, then its terminal status (the connector fails
+  // a sync without one).
+  for (let s = 0; s < streams; s++) if (!ended[s]) end(s);
   flush();
   closeSync(msgFd);
   closeSync(dataFd);

@@ -2,9 +2,13 @@
 // COPY, side by side on the same generated input (docs/benchmarks.md explains the cases).
 //
 //   node scripts/bench/run.mjs [--size-mb 512] [--records 500000] [--streams 20] [--reps 3]
-//       [--cases single,multi] [--variants floor,duckdb,parquet-s3,parquet-sink,csv-s3,jsonl-s3]
+//       [--cases single,multi,spec,small,tables] [--tables 1000]
+//       [--variants floor,duckdb,parquet-s3,parquet-sink,csv-s3,jsonl-s3]
 //       [--label default] [--write-docs] [--profile DIR] [--tmp DIR] [--config JSON] [--main PATH]
 //   --config: extra connector config fields; --main: another build of the connector (to compare)
+//   The small-sync cases (issue 13's targets): spec (its time beside a bare `node -e ''`), small
+//   (10 streams x 1,000 records), tables (--tables tables x 100 records, one table after another);
+//   they run the floor and the connector variants only (DuckDB's COPY is for the large cases).
 //
 // S3: S3_TEST_ENDPOINT (+ S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KEY) when set, else a radosgw of
 // our own started with scripts/s3-test-server on free ports and stopped at the end. Each run
@@ -36,6 +40,7 @@ function parseArgs(argv) {
     streams: 20,
     reps: 3,
     cases: ['single', 'multi'],
+    tables: 1000,
     variants: ['floor', 'duckdb', 'parquet-s3', 'parquet-sink', 'csv-s3', 'jsonl-s3'],
     label: 'default',
     writeDocs: false,
@@ -52,6 +57,7 @@ function parseArgs(argv) {
       case '--streams': opts.streams = Number(next()); break;
       case '--reps': opts.reps = Number(next()); break;
       case '--cases': opts.cases = next().split(','); break;
+      case '--tables': opts.tables = Number(next()); break;
       case '--variants': opts.variants = next().split(','); break;
       case '--label': opts.label = next(); break;
       case '--write-docs': opts.writeDocs = true; break;
@@ -337,6 +343,30 @@ function log(message) {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
+/** `spec`'s wall time beside a bare node start, interleaved, median of `reps` (at least 5). */
+async function specCase(opts, workDir) {
+  const reps = Math.max(5, opts.reps);
+  const spec = [];
+  const bare = [];
+  for (let rep = 0; rep < reps; rep++) {
+    const s = await runTimed([MAIN, 'spec'], { workDir });
+    if (s.code !== 0 || !s.lines[0]?.startsWith('{"type":"SPEC"')) throw new Error(`spec failed: ${s.stderr}`);
+    spec.push(s);
+    bare.push(await runTimed(['-e', ''], { workDir }));
+  }
+  const m = (runs) => median(runs.map((r) => r.seconds));
+  return [
+    '#### spec',
+    '',
+    '| what | median s | peak RSS MiB |',
+    '|---|---:|---:|',
+    `| \`node dist/main.js spec\` | ${m(spec).toFixed(3)} | ${Math.max(...spec.map((r) => r.rssMiB)).toFixed(0)} |`,
+    `| \`node -e ''\` (the runtime's own start) | ${m(bare).toFixed(3)} | ${Math.max(...bare.map((r) => r.rssMiB)).toFixed(0)} |`,
+    '',
+    `spec takes ${(m(spec) / m(bare)).toFixed(2)}x a bare node start. Runs (s): spec ${spec.map((r) => r.seconds.toFixed(2)).join('/')}; node ${bare.map((r) => r.seconds.toFixed(2)).join('/')}.`,
+  ].join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -357,27 +387,41 @@ async function main() {
   const sections = [];
   try {
     for (const caseName of opts.cases) {
+      if (caseName === 'spec') {
+        const text = await specCase(opts, workDir);
+        console.log('\n' + text + '\n');
+        sections.push(text);
+        continue;
+      }
       const dataDir = join(workDir, caseName);
       mkdirSync(dataDir);
       const spec =
         caseName === 'single'
           ? { streams: 1, records: opts.records }
-          : { streams: opts.streams, bytes: opts.sizeMb * MiB, namespace: 'analytics' };
+          : caseName === 'small'
+            ? { streams: 10, records: 10 * 1000 }
+            : caseName === 'tables'
+              ? { streams: opts.tables, records: opts.tables * 100, sequential: true }
+              : { streams: opts.streams, bytes: opts.sizeMb * MiB, namespace: 'analytics' };
+      const small = caseName === 'small' || caseName === 'tables';
+      const variants = small ? opts.variants.filter((v) => v !== 'duckdb') : opts.variants;
       const t0 = Date.now();
       const data = { ...generate({ dir: dataDir, ...spec }), streams: spec.streams };
       log(`${caseName}: generated ${data.records} records, ${(data.messageBytes / MiB).toFixed(0)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      const runs = Object.fromEntries(opts.variants.map((v) => [v, []]));
+      const runs = Object.fromEntries(variants.map((v) => [v, []]));
       // Repetitions interleave the variants, so that a slow minute on the shared machine
       // spreads over all of them instead of landing on one.
       for (let rep = 0; rep < opts.reps; rep++) {
-        for (const variant of opts.variants) {
+        for (const variant of variants) {
           const r = await runVariant(variant, data, { workDir, opts, s3, sink, client });
           runs[variant].push(r);
           log(`${caseName} #${rep + 1} ${variant}: ${r.seconds.toFixed(2)} s, ${Math.round(data.records / r.seconds)} rec/s, peak RSS ${r.rssMiB.toFixed(0)} MiB`);
         }
       }
-      const rows = opts.variants.map((v) => summarise(v, runs[v], data.records));
-      const text = table(caseName === 'single' ? 'One stream' : `${spec.streams} interleaved streams`, data, rows);
+      const rows = variants.map((v) => summarise(v, runs[v], data.records));
+      const title =
+        caseName === 'single' ? 'One stream' : caseName === 'tables' ? `${spec.streams} tables one after another` : `${spec.streams} interleaved streams`;
+      const text = table(title, data, rows);
       console.log('\n' + text + '\n');
       sections.push(text);
       rmSync(dataDir, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import type { ObjectStore } from '../storage/port.js';
 import { capitalized, describeEncryption, describeEndpoint } from '../storage/s3-errors.js';
 import { createS3Store } from '../storage/s3-store.js';
 import { manifestsPrefix } from '../layout/index.js';
+import { describePermission, permissionForStep, type Step } from '../storage/permissions.js';
 
 export interface ConnectionStatus {
   status: 'SUCCEEDED' | 'FAILED';
@@ -153,6 +154,17 @@ export function testKeys(config: Pick<Config, 'folder' | 'manifestLocation'>, no
   return { data: join(config.folder, `${name}.txt`), manifest: `${manifestPrefix(config)}${name}.json` };
 }
 
+/**
+ * For a denied step, what the permission table (storage/permissions.ts) says it needs: the same
+ * actions, resources and statement names that `policy` prints and docs/setup.md quotes.
+ */
+function permissionHint(err: ConnectorError, step: Step, config: Config): string {
+  if (!/ was denied/.test(err.message)) return '';
+  const needs = [permissionForStep(step)];
+  if (config.encryption.mode === 'sse_kms' && step !== 'check-delete-test-objects') needs.push(permissionForStep('encrypt-with-kms'));
+  return ` This step of the connection test needs ${needs.map((p) => describePermission(p, config)).join(', and ')}; destination-s3-export policy --config <config.json> prints the whole policy.`;
+}
+
 /** Gets credentials, writes both test objects as `write` would, then deletes what it wrote. */
 export async function checkConnection(config: Config, target: CheckTarget, deps: Pick<CheckDependencies, 'now' | 'randomId'>): Promise<ConnectionStatus> {
   try {
@@ -167,9 +179,11 @@ export async function checkConnection(config: Config, target: CheckTarget, deps:
 
   const written: string[] = [];
   let failure: ConnectorError | undefined;
+  let step: Step = 'check-upload-test-file';
   try {
     await target.store.upload(keys.data, Readable.from([Buffer.from(body)]), { contentType: 'text/plain', forceMultipart: true });
     written.push(keys.data);
+    step = 'check-put-test-manifest';
     await target.store.put(keys.manifest, JSON.stringify({ connection_check: now.toISOString() }), { contentType: 'application/json' });
     written.push(keys.manifest);
   } catch (err) {
@@ -191,9 +205,9 @@ export async function checkConnection(config: Config, target: CheckTarget, deps:
 
   if (failure) {
     const cleanup = deleteFailure ? ` Deleting the test object written before it failed too: ${deleteFailure.message}` : '';
-    return failed(`${failure.message}${cleanup}${leftNote}`);
+    return failed(`${failure.message}${permissionHint(failure, step, config)}${cleanup}${leftNote}`);
   }
-  if (deleteFailure) return failed(`${deleteFailure.message}${leftNote}`);
+  if (deleteFailure) return failed(`${deleteFailure.message}${permissionHint(deleteFailure, 'check-delete-test-objects', config)}${leftNote}`);
   return {
     status: 'SUCCEEDED',
     message:

@@ -32,6 +32,8 @@ export interface Config {
   fileSizeBytes: number;
   flushIntervalMs: number;
   manifestLocation: 'bucket_root' | 'folder';
+  /** Whether a stream's namespace is a folder of its keys (docs/layout.md). */
+  namespaceLayout: 'by_namespace' | 'flat';
   /** Custom endpoint of an S3-compatible store, when set. */
   endpoint: string | undefined;
   memoryBudgetBytes: number;
@@ -111,6 +113,7 @@ export function buildConfig(raw: unknown): Config {
     fileSizeBytes: fileSizeMb * MB,
     flushIntervalMs: get<number>('flush_interval_seconds') * 1000,
     manifestLocation: get<'bucket_root' | 'folder'>('manifest_location'),
+    namespaceLayout: get<'by_namespace' | 'flat'>('namespace_layout'),
     endpoint: get<string>('s3_endpoint') || undefined,
     memoryBudgetBytes: typeof c.memory_budget_mb === 'number' ? c.memory_budget_mb * MB : defaultMemoryBudgetBytes(),
     tempDiskBudgetBytes: typeof c.temp_disk_budget_mb === 'number' ? c.temp_disk_budget_mb * MB : defaultTempDiskBudgetBytes(),

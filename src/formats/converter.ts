@@ -1,16 +1,19 @@
-// The StreamConverter of one catalog stream: runs the conversion query (query.ts) over a spool in
-// DuckDB, split into files by size, then reads each file's record count and extracted_at range
-// back from the file itself, so that what the manifest says is what the file holds.
+// The StreamConverter of one catalog stream. convertSegment and assemble (parts.ts) are the
+// contract with the pipeline (docs/architecture.md). The older convert() runs the conversion query
+// (query.ts) over a whole spool in DuckDB, split into files by size, then reads each file's record
+// count and extracted_at range back from the file itself; it goes once the pipeline no longer
+// calls it.
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Format } from '../config/config.js';
-import { SystemError } from '../errors.js';
+import { ConnectorError, SystemError } from '../errors.js';
 import type { DuckDbEngine } from './duckdb.js';
 import type { Column, ConvertedFile, ConvertOptions, StreamConverter, StreamWriterContext } from './format.js';
-import { buildConversionQuery, buildCopyStatement, MAX_EMITTED_AT_MS, outputColumns } from './query.js';
+import { assemble, convertSegment, csvHeaderBytes } from './parts.js';
+import { buildConversionQuery, buildCopyStatement, outputColumns } from './query.js';
 import { planColumns, quoteIdent, quoteLiteral, type ColumnPlan } from './schema.js';
 
 const MiB = 1024 * 1024;
@@ -37,11 +40,6 @@ export function engineBytesFor(longestLineBytes: number): number {
   return ENGINE_BASE_BYTES + ENGINE_BYTES_PER_RECORD_BYTE * longestLineBytes;
 }
 
-export interface ConverterDeps {
-  /** Clock for records without a usable emitted_at (epoch ms). */
-  now?: () => number;
-}
-
 export function fileExtension(format: Format): string {
   const base = format.type === 'parquet' ? 'parquet' : format.type;
   return format.type !== 'parquet' && format.compression === 'gzip' ? `${base}.gz` : base;
@@ -54,16 +52,36 @@ export function contentType(format: Format): string {
 }
 
 /** Creates the converter of one stream; resolves the written column types with DuckDB. */
-export async function createStreamConverter(ctx: StreamWriterContext, engine: DuckDbEngine, deps: ConverterDeps = {}): Promise<StreamConverter> {
+export async function createStreamConverter(ctx: StreamWriterContext, engine: DuckDbEngine): Promise<StreamConverter> {
   const plan = planColumns(ctx.stream.stream.json_schema);
   const format = ctx.format;
   const columns = await withConnection(engine, ctx, (connection) => describeColumns(connection, plan, format.type));
-  const now = deps.now ?? (() => Date.now());
+  const names = columns.map((c) => c.name);
+  const connected = <T>(bytes: number, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> =>
+    engine.withMemoryAtLeast(bytes, () => withConnection(engine, ctx, work));
+  let headerBytes: Promise<number> | undefined;
+  const shared = { format, targetFileBytes: ctx.targetFileBytes, withConnection: connected, engineBytesFor };
   return {
     columns,
     extension: fileExtension(format),
     contentType: contentType(format),
-    convert: (spoolPath, options) => convertSpool(engine, ctx, plan, columns.map((c) => c.name), spoolPath, options, now),
+    convert: (spoolPath, options) => convertSpool(engine, ctx, plan, names, spoolPath, options),
+    engineBytesFor,
+    convertSegment: (segment, options) => convertSegment({ ...shared, plan, syncId: ctx.syncId, generationId: ctx.generationId }, segment, options),
+    assemble: (parts, options) =>
+      assemble(
+        {
+          ...shared,
+          // The same for every file of the stream: asked of DuckDB once.
+          csvHeaderBytes: (dir) =>
+            (headerBytes ??= connected(engineBytesFor(0), (connection) => csvHeaderBytes(connection, names, dir)).catch((err: unknown) => {
+              headerBytes = undefined; // asked again next time
+              throw err;
+            })),
+        },
+        parts,
+        options,
+      ),
   };
 }
 
@@ -83,7 +101,6 @@ async function convertSpool(
   columnNames: string[],
   spoolPath: string,
   options: ConvertOptions,
-  now: () => number,
 ): Promise<ConvertedFile[]> {
   const maxLine = options.maxLineBytes ?? (await longestLineBytes(spoolPath));
   const maxObjectBytes = Math.max(MIN_OBJECT_BYTES, maxLine + 1024);
@@ -98,7 +115,6 @@ async function convertSpool(
     generationId: ctx.generationId,
     spoolPath: resolvePath(spoolPath),
     maxObjectBytes,
-    fallbackEmittedAtMs: Math.min(Math.max(now(), -MAX_EMITTED_AT_MS), MAX_EMITTED_AT_MS),
   });
   const copy = buildCopyStatement(select, ctx.format, dir, prefix, options.targetFileBytes);
   const written = async (): Promise<string[]> => (await readdir(dir)).filter((n) => n.startsWith(prefix)).sort((a, b) => partIndex(a) - partIndex(b));
@@ -209,7 +225,7 @@ async function withConnection<T>(engine: DuckDbEngine, ctx: StreamWriterContext,
   try {
     return await work(connection);
   } catch (err) {
-    if (err instanceof SystemError) throw err;
+    if (err instanceof ConnectorError) throw err;
     const stream = ctx.stream.stream;
     throw new SystemError(`Could not write the ${ctx.format.type} files of stream ${stream.name}: ${(err as Error).message}`, {
       stream: { name: stream.name, namespace: stream.namespace },

@@ -40,8 +40,30 @@ export interface ConvertOptions {
   maxLineBytes?: number;
 }
 
+/** A closed piece of one stream's spool: whole lines, never written to again (docs/architecture.md). */
+export interface Segment {
+  path: string;
+  records: number;
+  bytes: number;
+  /** The longest spool line in bytes, without '\n' (sizes DuckDB's reader and memory). */
+  longestLine: number;
+  minExtractedAtMs: number;
+  maxExtractedAtMs: number;
+}
+
+/** One converted segment: a local file of the output format, not yet a complete output file. */
+export interface ConvertedPart {
+  path: string;
+  records: number;
+  bytes: number;
+  minExtractedAtMs: number;
+  maxExtractedAtMs: number;
+}
+
 export interface StreamWriterContext {
   stream: ConfiguredAirbyteStream;
+  /** file_size_mb in bytes: sizes Parquet row groups (an eighth of it, at most 16 MiB); default 256 MB. */
+  targetFileBytes?: number;
   format: Format;
   /** Catalog sync_id (0 when absent), written into `_airbyte_meta.sync_id`. */
   syncId: number;
@@ -61,4 +83,18 @@ export interface StreamConverter {
    * On failure it throws a SystemError naming the stream and leaves no file of its own behind.
    */
   convert(spoolPath: string, options: ConvertOptions): Promise<ConvertedFile[]>;
+  /** DuckDB memory a conversion of a segment with this longest line needs (the ledger reserves it). */
+  engineBytesFor(longestLine: number): number;
+  /**
+   * Converts one closed segment into one part in outDir. The records and extracted-at range are
+   * the segment's (no read-back). On abort (signal) the running DuckDB statement is interrupted,
+   * the part's files are removed, and it rejects with an AbortedError.
+   */
+  convertSegment(segment: Segment, options: { outDir: string; signal?: AbortSignal }): Promise<ConvertedPart>;
+  /**
+   * Joins parts, in order, into one output file at outPath: Parquet copies the parts' rows into
+   * one file (row groups as configured); CSV writes one header; gzip compresses off the main
+   * thread. One part may simply be moved. The parts' files are consumed (removed).
+   */
+  assemble(parts: readonly ConvertedPart[], options: { outPath: string; signal?: AbortSignal }): Promise<ConvertedFile>;
 }

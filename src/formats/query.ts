@@ -11,7 +11,7 @@
 //   5. render for the output format and name the columns.
 
 import type { Format } from '../config/config.js';
-import { spoolLinesSource } from './spool-reader.js';
+import { spoolLinesSource } from './spool-line.js';
 import { ADDITIONAL_PROPERTIES_COLUMN, duckdbType, quoteIdent, quoteLiteral, type ColumnPlan, type DataColumn, type StructField, type ValueType } from './schema.js';
 import {
   canMisfit,
@@ -40,8 +40,6 @@ export interface ConversionQueryInput {
   spoolPath: string;
   /** At least the longest line of the spool, in bytes (sizes the reader's buffers). */
   maxObjectBytes: number;
-  /** Epoch milliseconds used for `_airbyte_extracted_at` when a record has no usable emitted_at. */
-  fallbackEmittedAtMs: number;
 }
 
 export interface OutputColumn {
@@ -70,8 +68,6 @@ export function outputColumns(plan: ColumnPlan, format: Format['type']): OutputC
 }
 
 const int = (n: number): string => String(Math.trunc(n));
-/** The extracted_at range JS Date can represent (±8.64e15 ms); emitted_at beyond it is not a time. */
-export const MAX_EMITTED_AT_MS = 8_640_000_000_000_000;
 
 /** The SQL of one top-level data column, spread over the query's layers. */
 interface ColumnSql {
@@ -162,12 +158,12 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
   const rawStruct = cols.length ? `data STRUCT(${cols.map((c) => `${quoteIdent(c.name)} ${rawShape(c.type)}`).join(', ')}), ` : '';
   const reader = spoolLinesSource(input.spoolPath, input.maxObjectBytes);
   const read =
-    `SELECT __j, __rec.emitted_at AS __e, __rec.meta AS __m, __k${cols.length ? ', __rec.data AS __s' : ''} FROM (` +
-    `SELECT __j, TRY_CAST(__j AS STRUCT(record STRUCT(${rawStruct}emitted_at JSON, meta JSON))).record AS __rec, ` +
+    `SELECT __v, __x, __j, __rec.meta AS __m, __k${cols.length ? ', __rec.data AS __s' : ''} FROM (` +
+    `SELECT __v, __x, __j, TRY_CAST(__j AS STRUCT(record STRUCT(${rawStruct}meta JSON))).record AS __rec, ` +
     `json_keys(__j, '$.record.data') AS __k FROM ${reader})`;
 
   // Layer 2: convert (and parse nested values one level); layer 3: convert nested values.
-  const convert = `SELECT __j, __e, __m, __k${sql.flatMap((c) => c.convert).map((e) => `, ${e}`).join('')} FROM (${read})`;
+  const convert = `SELECT __v, __x, __j, __m, __k${sql.flatMap((c) => c.convert).map((e) => `, ${e}`).join('')} FROM (${read})`;
   const nestedItems = sql.flatMap((c) => c.nested);
   const converted = nestedItems.length ? `SELECT *, ${nestedItems.join(', ')} FROM (${convert})` : convert;
 
@@ -184,8 +180,8 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
   const changes = `list_concat(COALESCE(${sourceChanges}, []::${CHANGE_TYPE}[]), ${nulledChanges})`;
   const meta = `{'sync_id': CAST(${int(input.syncId)} AS BIGINT), 'changes': ${changes}}`;
 
-  const emitted = `TRY_CAST(CAST(__e AS VARCHAR) AS BIGINT)`;
-  const extractedAt = `make_timestamptz(COALESCE(CASE WHEN abs(${emitted}) <= ${MAX_EMITTED_AT_MS} THEN ${emitted} END, ${int(input.fallbackEmittedAtMs)}) * 1000)`;
+  // The scanner decided each record's extracted-at (its emitted_at, or its clock): spool-line.ts.
+  const extractedAt = `make_timestamptz(__x * 1000)`;
 
   const inner = [
     `${extractedAt} AS __x`,

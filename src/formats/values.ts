@@ -12,17 +12,16 @@
 //   text with the fewest escapes: base64 text comes out between its quotes as it is.)
 //
 // Numbers: DuckDB reads a number with a fraction or an exponent as a double, so an integer column
-// sees 1.0000000000000001 as 1.0. The record scan marks the spooled line of a record carrying such
-// a number (src/protocol/record-rewrite.ts), and spools integers of 2^53 and beyond written with a
-// fraction (123456789012345678.0) as their digits; an integer column takes a fraction or exponent
-// form only below 2^53 and on an unmarked line. `__j` is the spooled line (query.ts).
+// sees 1.0000000000000001 as 1.0. The record scan gives a record carrying such a number the
+// 'inexact' verdict (src/protocol/record-rewrite.ts, src/formats/spool-line.ts), and spools
+// integers of 2^53 and beyond written with a fraction (123456789012345678.0) as their digits; an
+// integer column takes a fraction or exponent form only below 2^53 and on a line without that
+// verdict. `__v` is the spooled line's verdict (query.ts).
 
-import { INEXACT_NUMBER_MARK } from '../protocol/record-rewrite.js';
+import { INEXACT_VERDICT_SQL } from './spool-line.js';
 import { duckdbType, quoteIdent, quoteLiteral, type ScalarKind, type ScalarType, type ValueType } from './schema.js';
 
 const TEXT_SHAPED: ReadonlySet<ScalarKind> = new Set(['string', 'timestamptz', 'timestamp', 'date', 'time', 'timetz']);
-/** True on a spooled line that carries a number a double cannot tell from an integer. */
-const INEXACT_LINE = `starts_with(__j, ${quoteLiteral(INEXACT_NUMBER_MARK)})`;
 /** 2^53: below it every integer is a double of its own. */
 const SAFE_INTEGER_BOUND = '9007199254740992';
 
@@ -86,7 +85,7 @@ function castTimestamp(x: string, target: string): string {
 /** An integer from a JSON number's text: exact, or NULL (see the header on fractions and exponents). */
 function integerFromNumber(t: string): string {
   const d = `TRY_CAST(${t} AS DOUBLE)`;
-  const exact = `abs(${d}) < ${SAFE_INTEGER_BOUND} AND ${d} = trunc(${d}) AND NOT ${INEXACT_LINE}`;
+  const exact = `abs(${d}) < ${SAFE_INTEGER_BOUND} AND ${d} = trunc(${d}) AND NOT ${INEXACT_VERDICT_SQL}`;
   return `(CASE WHEN contains(${t}, '.') OR contains(${t}, 'e') OR contains(${t}, 'E') THEN (CASE WHEN ${exact} THEN CAST(${d} AS BIGINT) END) ELSE TRY_CAST(${t} AS BIGINT) END)`;
 }
 

@@ -11,24 +11,15 @@
 //   columns lose nothing).
 // - A number that is not an integer but whose nearest double is (1.0000000000000001,
 //   0.99999999999999999, 1e-400): an integer column cannot tell it from 1.0 once DuckDB has read
-//   it. The line is marked (INEXACT_NUMBER_MARK), and integer columns null every fraction or
-//   exponent form on a marked line (values.ts).
+//   it. The answer says so (`inexact`): the spool line's verdict carries it (src/formats/
+//   spool-line.ts), and integer columns null every fraction or exponent form of such a record
+//   (values.ts).
 // - Duplicate envelope members ("record", and "data", "emitted_at", "meta" in it): the connector
 //   routes and checks the last, as JSON.parse does; DuckDB would read the first. Earlier
 //   occurrences are dropped.
-// - White space after the opening brace that starts with a tab is dropped, so that no line carries
-//   the mark by chance (sources hardly ever write a tab there; other white space stays as sent).
-
-/** The start of a spooled line that holds an inexact number (see above). */
-export const INEXACT_NUMBER_MARK = '{\t';
-const TAB = 0x09;
 
 /** What the scan saw in a line that needs rewriting; positions are byte offsets in the line. */
 export interface RewriteInput {
-  /** The offset of the line's opening brace. */
-  brace: number;
-  /** The offset of the first member's key (past any white space after the brace). */
-  firstKey: number;
   /** A lone surrogate escape occurs somewhere in the line. */
   loneSurrogate: boolean;
   /** [start, end) of number tokens in `data` that a double may not hold exactly (flat pairs). */
@@ -100,10 +91,16 @@ export function numberVerdict(token: string): NumberVerdict {
   return Number.isInteger(Number(token)) ? 'inexact' : undefined;
 }
 
-/** The line to spool for a RECORD line the scan flagged; `b` itself when nothing changes. */
-export function rewriteRecordLine(b: Buffer, input: RewriteInput): Buffer {
+export interface Rewritten {
+  /** The JSON to spool: `b` itself when nothing changes. */
+  line: Buffer;
+  /** The record holds a number that is not an integer but whose nearest double is (see above). */
+  inexact: boolean;
+}
+
+/** What to spool for a RECORD line the scan flagged. */
+export function rewriteRecordLine(b: Buffer, input: RewriteInput): Rewritten {
   const edits: Edit[] = [];
-  if (b[input.brace + 1] === TAB) edits.push({ start: input.brace + 1, end: input.firstKey, text: '' });
   const { drops, numbers } = input;
   for (let k = 0; k < drops.length; k += 2) edits.push({ start: drops[k]!, end: drops[k + 1]!, text: '' });
   const dropped = (at: number): boolean => {
@@ -120,14 +117,7 @@ export function rewriteRecordLine(b: Buffer, input: RewriteInput): Buffer {
     else if (verdict) edits.push({ start, end, text: verdict.digits });
   }
   if (input.loneSurrogate) surrogateEdits(b, edits);
-  if (inexact) {
-    // The mark starts the line: white space before the brace goes (a reader that does not trim
-    // the line would not see the mark), the tab right after it, ahead of the removal of white
-    // space there (the sort is stable).
-    edits.unshift({ start: input.brace + 1, end: input.brace + 1, text: INEXACT_NUMBER_MARK.slice(1) });
-    if (input.brace > 0) edits.unshift({ start: 0, end: input.brace, text: '' });
-  }
-  if (edits.length === 0) return b;
+  if (edits.length === 0) return { line: b, inexact };
   edits.sort((x, y) => x.start - y.start);
   const parts: Buffer[] = [];
   let at = 0;
@@ -137,5 +127,5 @@ export function rewriteRecordLine(b: Buffer, input: RewriteInput): Buffer {
     at = edit.end;
   }
   parts.push(b.subarray(at));
-  return Buffer.concat(parts);
+  return { line: Buffer.concat(parts), inexact };
 }

@@ -11,6 +11,7 @@ import {
   CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -21,11 +22,13 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Config } from '../config/config.js';
-import { ConnectorError, SystemError, TransientError } from '../errors.js';
+import { ConfigError, ConnectorError, SystemError, TransientError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 import { debug } from '../protocol/output.js';
 import { credentialProviderFor, type CredentialOptions } from './credentials.js';
-import type { ObjectInfo, ObjectStore, PutOptions, UploadOptions, UploadResult } from './port.js';
+import type { ObjectInfo, ObjectReader, ObjectStore, OpenUpload, PutOptions, UploadOptions, UploadResult } from './port.js';
+import { errorFacts } from './error-facts.js';
+import { describePermission, permissionForStep, type Step } from './permissions.js';
 import { createS3Client, encryptionHeaders, sendsFlexibleChecksums, type EncryptionHeaders } from './s3-client.js';
 import { classifyS3Error } from './s3-errors.js';
 
@@ -98,7 +101,7 @@ function abortError(signal: AbortSignal, what: string): Error {
   return signal.reason instanceof Error ? signal.reason : new TransientError(`${what} was aborted.`);
 }
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore, ObjectReader {
   private readonly encryption: EncryptionHeaders;
   private readonly partSize: number;
   private readonly queueSize: number;
@@ -299,6 +302,50 @@ export class S3ObjectStore implements ObjectStore {
       } while (ContinuationToken);
     } catch (err) {
       throw this.fail(err, 'ListObjectsV2', prefix);
+    }
+    return found;
+  }
+
+  /**
+   * A denied read names the permission of the table (permissions.ts) that grants it: the write
+   * path's classification would name s3:PutObject.
+   */
+  private readFailure(err: unknown, operation: string, target: string, step: Step): ConnectorError {
+    const f = errorFacts(err);
+    if (f.code === 'AccessDenied' || f.status === 403) {
+      const exportConfig = { bucket: this.config.bucket, folder: '', manifestLocation: 'bucket_root' as const, namespaceLayout: 'flat' as const, encryption: this.config.encryption };
+      const kms = this.config.encryption.mode === 'sse_kms' && step === 'verify-read-objects' ? ` With SSE-KMS, S3 also needs ${describePermission(permissionForStep('verify-decrypt'), exportConfig)}.` : '';
+      return new ConfigError(
+        `${operation} of ${target} was denied: grant ${permissionForStep(step).actions.join(' and ')} (statement ${permissionForStep(step).sid} of \`policy --reader\`).${kms}`,
+        { cause: err, internal: `${operation} ${target}: ${f.name ?? 'Error'}` },
+      );
+    }
+    return this.fail(err, operation, target.replace(`s3://${this.config.bucket}/`, ''));
+  }
+
+  async getStream(key: string): Promise<Readable | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      return out.Body as Readable;
+    } catch (err) {
+      const f = errorFacts(err);
+      if (f.code === 'NoSuchKey' || (f.status === 404 && f.code !== 'NoSuchBucket')) return undefined;
+      throw this.readFailure(err, 'GetObject', `s3://${this.config.bucket}/${key}`, 'verify-read-objects');
+    }
+  }
+
+  async listUploads(prefix: string): Promise<OpenUpload[]> {
+    const found: OpenUpload[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    try {
+      do {
+        const out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: prefix, ...(KeyMarker ? { KeyMarker, UploadIdMarker } : {}) }));
+        for (const u of out.Uploads ?? []) if (u.Key !== undefined) found.push({ key: u.Key, initiated: u.Initiated?.toISOString() });
+        [KeyMarker, UploadIdMarker] = out.IsTruncated ? [out.NextKeyMarker, out.NextUploadIdMarker] : [undefined, undefined];
+      } while (KeyMarker);
+    } catch (err) {
+      throw this.readFailure(err, 'ListMultipartUploads', `s3://${this.config.bucket}/${prefix}`, 'verify-list-uploads');
     }
     return found;
   }

@@ -6,7 +6,7 @@
 import { ConfigError } from '../errors.js';
 import type { InputLine } from '../protocol/lines.js';
 import { streamKey } from '../protocol/messages.js';
-import { scanRecordLine } from '../protocol/record-scan.js';
+import { createRecordScanner, type RecordScanner } from '../protocol/record-scan.js';
 import { describeStream } from '../layout/index.js';
 import type { Committer } from './committer.js';
 import type { CutReason, StreamSink } from './sink.js';
@@ -21,6 +21,11 @@ export interface SessionLimits {
   backlogBudgetBytes: number;
   /** The reader waits while a spool holds more than this in memory. */
   spoolMemoryBytes: number;
+  /**
+   * Held checkpoints' share of the memory budget (their raw text and watermarks): when they
+   * reach it, the files they wait on are cut, and the reader waits while they stay above it.
+   */
+  heldStatesBytes: number;
 }
 
 export interface SessionDeps {
@@ -54,8 +59,18 @@ export class WriteSession {
   private readonly routes = new Map<string, Map<string | undefined, StreamSink>>();
   private readonly warnedTypes = new Set<string>();
   private openSpoolBytes = 0;
+  /** Weight of the states received since the last cut for the held states' bound. */
+  private heldSinceCut = 0;
+  /** Readers waiting for held states to be released (woken at each echo and tick). */
+  private stateWaiters: (() => void)[] = [];
+  /** Checks each RECORD line and encodes what is spooled for it (src/formats/spool-line.ts). */
+  private readonly scanner: RecordScanner;
 
   constructor(private readonly d: SessionDeps) {
+    this.scanner = createRecordScanner(
+      [...d.sinks.values()].map((s) => ({ name: s.configured.stream.name, namespace: s.configured.stream.namespace, jsonSchema: s.configured.stream.json_schema })),
+      { now: d.now },
+    );
     for (const sink of d.sinks.values()) {
       const list = this.byName.get(sink.configured.stream.name) ?? [];
       list.push(sink);
@@ -78,8 +93,14 @@ export class WriteSession {
   }
 
   private async backpressure(): Promise<void> {
-    const { committer, limits } = this.d;
+    const { committer, limits, tracker } = this.d;
     if (committer.backlogBytes > limits.backlogBudgetBytes) await committer.waitForRoom(limits.backlogBudgetBytes);
+    // Held checkpoints above their share: their files are on their way (onState cut them); the
+    // reader waits until enough of them are echoed. Every state that stays held is covered by
+    // work already submitted, or weighs less than half the share (see boundHeldStates).
+    while (tracker.heldBytes > limits.heldStatesBytes && !committer.failed) {
+      await new Promise<void>((res) => this.stateWaiters.push(res));
+    }
     for (const sink of this.d.sinks.values()) {
       if (sink.spool && sink.spool.bufferedBytes > limits.spoolMemoryBytes) await sink.spool.drained();
     }
@@ -91,8 +112,8 @@ export class WriteSession {
     // (The line reader always has the bytes; a line given as text only is encoded once here.)
     const { lineNo } = line;
     const bytes = line.bytes ?? Buffer.from(line.text, 'utf8');
-    const facts = scanRecordLine(bytes);
-    if (facts) return this.takeRecord(facts.stream, facts.namespace, facts.line, lineNo);
+    const scanned = this.scanner.scan(bytes);
+    if (scanned) return this.takeRecord(scanned.stream, scanned.namespace, scanned.spoolLine, lineNo, bytes.length);
     const text = line.text;
     let msg: unknown;
     try {
@@ -153,11 +174,17 @@ export class WriteSession {
     if (typeof record.emitted_at !== 'number') {
       throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a numeric "emitted_at".`, { stream: ref });
     }
-    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, bytes, lineNo);
+    // (Unreachable while the scanner takes every RECORD checked above; spooled only as its encoding.)
+    const scanned = this.scanner.scan(bytes);
+    if (!scanned) throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} could not be read.`, { stream: ref });
+    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, scanned.spoolLine, lineNo, bytes.length);
   }
 
-  /** Appends a checked RECORD line (its bytes as received) to its stream's open spool. */
-  private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number): void {
+  /**
+   * Appends a RECORD's spool line (the scanner's encoding) to its stream's open spool;
+   * `receivedBytes` is the RECORD message's length as received (for committedBytesCount).
+   */
+  private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number, receivedBytes: number): void {
     const sink = this.sinkFor(stream, namespace);
     if (!sink) {
       const ref = { name: stream, ...(namespace !== undefined ? { namespace } : {}) };
@@ -166,7 +193,7 @@ export class WriteSession {
         { stream: ref },
       );
     }
-    const index = this.d.tracker.onRecord(sink.key);
+    const index = this.d.tracker.onRecord(sink.key, receivedBytes);
     const spool = sink.openSpool(index);
     const before = spool.bytes;
     spool.append(bytes);
@@ -196,12 +223,27 @@ export class WriteSession {
     } else {
       throw new ConfigError(`Input line ${lineNo}: STATE of unknown type ${JSON.stringify(state.type)}.`);
     }
-    this.d.tracker.onState(text, lineNo, kind, key, this.d.now());
+    const held = this.d.tracker.onState(text, lineNo, kind, key, this.d.now());
     for (const sink of covered) {
       sink.markBoundary();
       if (sink.due) this.cut(sink, 'size');
     }
+    this.heldSinceCut += held.weight;
+    this.boundHeldStates();
     this.echoReady();
+  }
+
+  /**
+   * Held checkpoints count in the memory budget (docs/operations.md): once they reach their share,
+   * every file they wait on is cut at its latest state boundary, so that they can be echoed and
+   * released. Not again before the states received since weigh half the share: a cut for each
+   * state of a batch would make files of a few records each.
+   */
+  private boundHeldStates(): void {
+    const { tracker, limits } = this.d;
+    if (tracker.heldBytes <= limits.heldStatesBytes || this.heldSinceCut < limits.heldStatesBytes / 2) return;
+    this.heldSinceCut = 0;
+    this.finishNeeded(tracker.neededByHeld(), 'states', true);
   }
 
   private onTrace(trace: unknown): void {
@@ -210,7 +252,22 @@ export class WriteSession {
     const desc = isObject(status.stream_descriptor) ? status.stream_descriptor : undefined;
     if (!desc || typeof desc.name !== 'string') return;
     const sink = this.sinkFor(desc.name, desc.namespace);
-    if (sink && status.status === 'INCOMPLETE') sink.sawIncomplete = true;
+    if (!sink || (status.status !== 'COMPLETE' && status.status !== 'INCOMPLETE')) return;
+    if (status.status === 'INCOMPLETE') sink.sawIncomplete = true;
+    else sink.sawComplete = true;
+    // The source is done with this stream: its open file is finished now, whole, and converts
+    // while the next streams are read instead of at the end of input (a catalog of tables read
+    // one after another).
+    this.cut(sink, 'status');
+  }
+
+  /**
+   * The catalog streams that got no terminal STREAM_STATUS (COMPLETE or INCOMPLETE). At the end
+   * of input there must be none, as in Airbyte's bulk CDK: a source that crashed, or a platform
+   * that gave up, closes stdin without them, and such a transfer is not complete.
+   */
+  withoutTerminalStatus(): StreamSink[] {
+    return [...this.d.sinks.values()].filter((sink) => !sink.sawComplete && !sink.sawIncomplete);
   }
 
   /** Detaches a sink's open spool (at `at`, or whole) and hands it to the committer. */
@@ -233,6 +290,11 @@ export class WriteSession {
   echoReady(): void {
     const ready = this.d.tracker.takeReady();
     if (ready.length) this.d.echo(ready);
+    if (ready.length || this.d.committer.failed) this.wakeStateWaiters();
+  }
+
+  private wakeStateWaiters(): void {
+    for (const w of this.stateWaiters.splice(0)) w();
   }
 
   /**
@@ -243,6 +305,8 @@ export class WriteSession {
   onTick(): void {
     const overdue = this.d.tracker.neededByHeld(this.d.now() - this.d.limits.flushIntervalMs);
     this.finishNeeded(overdue, 'timer', true);
+    // a reader waiting for held states looks again (and notices a failure)
+    this.wakeStateWaiters();
   }
 
   /**

@@ -19,7 +19,7 @@ export interface FileJob {
   reason: CutReason;
 }
 
-export type CutReason = 'size' | 'hard-size' | 'timer' | 'budget' | 'end' | 'failure';
+export type CutReason = 'size' | 'hard-size' | 'timer' | 'budget' | 'states' | 'status' | 'end' | 'failure';
 
 export class StreamSink {
   spool: Spool | undefined;
@@ -35,7 +35,9 @@ export class StreamSink {
   submittedRecords = 0;
   /** The previous job's commit: commits of one stream happen in order. */
   commitTail: Promise<void> = Promise.resolve();
+  /** The stream's terminal STREAM_STATUS: INCOMPLETE, or COMPLETE (the end of input needs one of them). */
   sawIncomplete = false;
+  sawComplete = false;
   private spoolSeq = 0;
   /** Bytes of the spools cut so far (dropped tails included): with the open spool, all received. */
   private cutBytes = 0;

@@ -2,10 +2,12 @@
 // path's bookkeeping. They never stand in for the AWS SDK: integration tests use radosgw.
 
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ConvertOptions, ConvertedFile, StreamConverter } from '../../src/formats/format.js';
+import type { ConvertOptions, ConvertedFile, ConvertedPart, Segment, StreamConverter } from '../../src/formats/format.js';
+import { AbortedError } from '../../src/errors.js';
+import { decodeSpoolLine } from '../../src/formats/spool-line.js';
 import type { ObjectInfo, ObjectStore, PutOptions, UploadOptions, UploadResult } from '../../src/storage/port.js';
 
 export class MemoryStore implements ObjectStore {
@@ -86,7 +88,8 @@ export class CopyConverter implements StreamConverter {
   async convert(spoolPath: string, options: ConvertOptions): Promise<ConvertedFile[]> {
     const lines = readFileSync(spoolPath, 'utf8').split('\n').filter(Boolean);
     if (lines.length === 0) throw new Error('empty spool');
-    const records = lines.map((l) => JSON.parse(l).record);
+    const decoded = lines.map((l) => decodeSpoolLine(Buffer.from(l, 'utf8')));
+    const records = decoded.map((d) => ({ ...JSON.parse(d.json.toString('utf8')).record, emitted_at: d.extractedAtMs }));
     const path = join(options.outDir, `copy-${process.pid}-${this.seq++}-${Math.random().toString(36).slice(2)}.jsonl`);
     writeFileSync(path, records.map((r) => JSON.stringify(r.data)).join('\n') + '\n');
     const times = records.map((r) => r.emitted_at as number);
@@ -100,5 +103,34 @@ export class CopyConverter implements StreamConverter {
         maxExtractedAt: new Date(Math.max(...times)).toISOString(),
       },
     ];
+  }
+
+  engineBytesFor(longestLine: number): number {
+    return 128 * 1024 * 1024 + 32 * longestLine;
+  }
+
+  /** The segment's records (the `record.data` objects) as one JSONL part; the range is the segment's. */
+  async convertSegment(segment: Segment, options: { outDir: string; signal?: AbortSignal }): Promise<ConvertedPart> {
+    if (options.signal?.aborted) throw new AbortedError('The conversion was stopped.');
+    const lines = readFileSync(segment.path, 'utf8').split('\n').filter(Boolean);
+    const datas = lines.map((l) => JSON.stringify(JSON.parse(decodeSpoolLine(Buffer.from(l, 'utf8')).json.toString('utf8')).record.data));
+    const path = join(options.outDir, `part-${process.pid}-${this.seq++}-${Math.random().toString(36).slice(2)}.jsonl`);
+    writeFileSync(path, datas.map((d) => d + '\n').join(''));
+    this.converted += lines.length;
+    return { path, records: segment.records, bytes: readFileSync(path).length, minExtractedAtMs: segment.minExtractedAtMs, maxExtractedAtMs: segment.maxExtractedAtMs };
+  }
+
+  /** The parts end to end; the parts are removed. */
+  async assemble(parts: readonly ConvertedPart[], options: { outPath: string; signal?: AbortSignal }): Promise<ConvertedFile> {
+    if (options.signal?.aborted) throw new AbortedError('The assembly was stopped.');
+    writeFileSync(options.outPath, Buffer.concat(parts.map((p) => readFileSync(p.path))));
+    for (const p of parts) rmSync(p.path, { force: true });
+    return {
+      path: options.outPath,
+      records: parts.reduce((n, p) => n + p.records, 0),
+      bytes: readFileSync(options.outPath).length,
+      minExtractedAt: new Date(Math.min(...parts.map((p) => p.minExtractedAtMs))).toISOString(),
+      maxExtractedAt: new Date(Math.max(...parts.map((p) => p.maxExtractedAtMs))).toISOString(),
+    };
   }
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { streamKey, type ConfiguredAirbyteStream } from '../../src/protocol/messages.js';
+import { recordLineToSpool } from '../../src/protocol/record-scan.js';
 import type { ConvertOptions, ConvertedFile } from '../../src/formats/format.js';
 import type { UploadOptions, UploadResult } from '../../src/storage/port.js';
 import { Committer, type CommitterDeps } from '../../src/write/committer.js';
@@ -32,13 +33,14 @@ class GatedStore extends MemoryStore {
 function sinkFor(name: string, dir: string, index: number): StreamSink {
   const configured = { stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' } as ConfiguredAirbyteStream;
   const sink = new StreamSink(streamKey(name), configured, name, new CopyConverter(), dir, index);
-  sink.openSpool(0).append(JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id: 1 }, emitted_at: 1 } }));
+  sink.openSpool(0).append(recordLineToSpool(Buffer.from(JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id: 1 }, emitted_at: 1 } }))));
   return sink;
 }
 
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 
-const recordLine = (name: string, id: number) => JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id, pad: 'x'.repeat(100) }, emitted_at: 1 } });
+/** The spool line of a record (src/formats/spool-line.ts), as the session spools it. */
+const recordLine = (name: string, id: number) => recordLineToSpool(Buffer.from(JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id, pad: 'x'.repeat(100) }, emitted_at: 1 } })));
 
 function committerWith(store: MemoryStore, dir: string, deps: Partial<CommitterDeps> = {}): Committer {
   return new Committer({

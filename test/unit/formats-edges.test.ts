@@ -11,6 +11,7 @@ import type { ConvertedFile, StreamWriterContext } from '../../src/formats/forma
 import { quoteLiteral } from '../../src/formats/schema.js';
 import { SystemError } from '../../src/errors.js';
 import { hyparquetRead, isoFromDays, isoFromMicros, parseCsv, parseJsonExact, readText, type ExactJson } from './support/formats.js';
+import { spoolText } from '../support/spool-lines.js';
 
 let engine: DuckDbEngine;
 let connection: DuckDBConnection;
@@ -35,7 +36,7 @@ async function convert(schema: Record<string, unknown>, datas: string[], format:
     engine,
   );
   const spool = join(dir, `spool-${++counter}`);
-  await writeFile(spool, datas.map((d) => `{"type":"RECORD","record":{"stream":"edges","data":${d},"emitted_at":1000}}\n`).join(''));
+  await writeFile(spool, spoolText(datas.map((d) => `{"type":"RECORD","record":{"stream":"edges","data":${d},"emitted_at":1000}}\n`).join('')));
   return converter.convert(spool, { targetFileBytes: 64 << 20, outDir: join(dir, `out-${counter}`) });
 }
 
@@ -164,8 +165,8 @@ describe('conversions and their files', () => {
     const out = join(dir, 'shared');
     const spoolA = join(dir, 'a.spool');
     const spoolB = join(dir, 'b.spool');
-    await writeFile(spoolA, '{"type":"RECORD","record":{"stream":"files","data":{"id":1},"emitted_at":1}}\n');
-    await writeFile(spoolB, '{"type":"RECORD","record":{"stream":"files","data":{"id":2},"emitted_at":2}}\n');
+    await writeFile(spoolA, spoolText('{"type":"RECORD","record":{"stream":"files","data":{"id":1},"emitted_at":1}}\n'));
+    await writeFile(spoolB, spoolText('{"type":"RECORD","record":{"stream":"files","data":{"id":2},"emitted_at":2}}\n'));
     const [a, b] = await Promise.all([converter.convert(spoolA, { targetFileBytes: 1 << 20, outDir: out }), converter.convert(spoolB, { targetFileBytes: 1 << 20, outDir: out })]);
     expect(a![0]!.path).not.toBe(b![0]!.path);
     const ids = async (path: string) => parseCsv(await readText(path)).slice(1).map((cells) => cells[4]!.text);
@@ -178,7 +179,7 @@ describe('conversions and their files', () => {
     const converter = await createStreamConverter(context, engine);
     const out = join(dir, 'failed');
     const spool = join(dir, 'bad.spool');
-    await writeFile(spool, '{"type":"RECORD","record":{"stream":"files","data":{"id":1},"emitted_at":1}}\n{"type":"RECORD", not json\n');
+    await writeFile(spool, spoolText('{"type":"RECORD","record":{"stream":"files","data":{"id":1},"emitted_at":1}}\n{"type":"RECORD", not json\n'));
     const failure = await converter.convert(spool, { targetFileBytes: 1 << 20, outDir: out }).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(SystemError);
     expect((failure as SystemError).message).toMatch(/stream files/);
@@ -191,7 +192,7 @@ describe('large records', () => {
   it('convert a record longer than DuckDB’s default 16 MiB object limit', async () => {
     const spool = join(dir, 'large.spool');
     const size = 20 * 1024 * 1024;
-    const head = '{"type":"RECORD","record":{"stream":"edges","data":{"id":1,"blob":"';
+    const head = 'd\u00011\u0001{"type":"RECORD","record":{"stream":"edges","data":{"id":1,"blob":"'; // a spool line (spool-line.ts)
     const tail = '"},"emitted_at":1}}';
     await new Promise<void>((resolve, reject) => {
       const out = createWriteStream(spool);
@@ -199,7 +200,7 @@ describe('large records', () => {
       out.write(head);
       const chunk = 'abcdefgh'.repeat(128 * 1024); // 1 MiB
       for (let written = 0; written < size; written += chunk.length) out.write(chunk);
-      out.end(`${tail}\n{"type":"RECORD","record":{"stream":"edges","data":{"id":2,"blob":"small"},"emitted_at":2}}\n`, () => resolve());
+      out.end(`${tail}\n${spoolText('{"type":"RECORD","record":{"stream":"edges","data":{"id":2,"blob":"small"},"emitted_at":2}}\n')}`, () => resolve());
     });
     expect(await longestLineBytes(spool)).toBe(head.length + size + tail.length);
     for (const format of [{ type: 'parquet', compression: 'zstd' }, { type: 'csv', compression: 'gzip' }] as Format[]) {

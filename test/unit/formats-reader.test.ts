@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDuckDbEngine } from '../../src/formats/duckdb.js';
 import { MAX_ROW_GROUP_BYTES, rowGroupBytes } from '../../src/formats/query.js';
-import { spoolLinesSource } from '../../src/formats/spool-reader.js';
+import { spoolLineOf, spoolLinesSource } from '../../src/formats/spool-line.js';
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'dse-reader-'));
@@ -15,8 +15,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function readBack(lines: string[]): Promise<string[]> {
   const path = join(dir, `spool-${Math.random().toString(36).slice(2)}.jsonl`);
-  writeFileSync(path, lines.map((l) => l + '\n').join(''));
-  const longest = Math.max(...lines.map((l) => Buffer.byteLength(l)));
+  const spooled = lines.map((l) => spoolLineOf('doubtful', 1, Buffer.from(l, 'utf8')));
+  writeFileSync(path, Buffer.concat(spooled.flatMap((l) => [l, Buffer.from('\n')])));
+  const longest = Math.max(...spooled.map((l) => l.length));
   const engine = await createDuckDbEngine({ threads: 2 });
   try {
     const connection = await engine.connect();

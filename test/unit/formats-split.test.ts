@@ -8,6 +8,7 @@ import { createStreamConverter } from '../../src/formats/converter.js';
 import type { ConvertedFile } from '../../src/formats/format.js';
 import { quoteLiteral } from '../../src/formats/schema.js';
 import { hyparquetRead, isoFromMicros, parseCsv, readText } from './support/formats.js';
+import { spoolText } from '../support/spool-lines.js';
 
 const RECORDS = 40_000;
 const SCHEMA = {
@@ -40,7 +41,7 @@ beforeAll(async () => {
     const data = { id, name: `user-${Math.floor(random() * 1e9).toString(36)}`, score: Math.floor(random() * 1e6) / 100, at: new Date(at).toISOString(), tags: ['a', `t${id % 13}`] };
     lines.push(`{"type":"RECORD","record":{"stream":"split","data":${JSON.stringify(data)},"emitted_at":${at}}}\n`);
   }
-  await writeFile(spool, lines.join(''));
+  await writeFile(spool, spoolText(lines.join('')));
 });
 
 afterAll(async () => {

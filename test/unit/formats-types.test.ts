@@ -23,6 +23,7 @@ import {
 } from './support/formats.js';
 import { ALL_TYPES, EXPECTED_COLUMN_TYPES, MATRIX_RECORDS, MATRIX_SCHEMA, matrixSpool } from './support/matrix.js';
 import { expectMatrixRows } from './support/matrix-check.js';
+import { spoolText } from '../support/spool-lines.js';
 
 const SYNC_ID = 981;
 const GENERATION_ID = 3;
@@ -196,7 +197,7 @@ describe('streams with no declared columns', () => {
     const converter = await createStreamConverter(context({ type: 'parquet', compression: 'snappy' }, schema, 'empty'), engine);
     expect(converter.columns.map((c) => c.name)).toEqual(['_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_generation_id', '_airbyte_meta', '_airbyte_additional_properties']);
     const path = join(dir, `empty-${Object.keys(schema).length}.spool`);
-    await writeFile(path, ['{"a":1,"b":{"c":[true]}}', '{}', '{"big":123456789012345678901234567890}'].map((d) => `{"type":"RECORD","record":{"stream":"empty","data":${d},"emitted_at":5}}\n`).join(''));
+    await writeFile(path, spoolText(['{"a":1,"b":{"c":[true]}}', '{}', '{"big":123456789012345678901234567890}'].map((d) => `{"type":"RECORD","record":{"stream":"empty","data":${d},"emitted_at":5}}\n`).join('')));
     const [file] = await converter.convert(path, { targetFileBytes: 1 << 20, outDir: join(dir, 'empty') });
     const rows = await connection.runAndReadAll(`SELECT _airbyte_additional_properties AS x FROM read_parquet(${quoteLiteral(file!.path)})`);
     const values = rows.getRowsJS().map((r) => r[0]);
@@ -208,12 +209,11 @@ describe('streams with no declared columns', () => {
 });
 
 describe('records without a usable emitted_at', () => {
-  it('get the conversion time as _airbyte_extracted_at', async () => {
-    const converter = await createStreamConverter(context({ type: 'parquet', compression: 'snappy' }, { type: 'object', properties: { id: { type: 'integer' } } }, 'clock'), engine, {
-      now: () => Date.parse('2024-05-06T07:08:09.010Z'),
-    });
+  it('get the scan time as _airbyte_extracted_at (the scanner decides it)', async () => {
+    const converter = await createStreamConverter(context({ type: 'parquet', compression: 'snappy' }, { type: 'object', properties: { id: { type: 'integer' } } }, 'clock'), engine);
     const path = join(dir, 'clock.spool');
-    await writeFile(path, '{"type":"RECORD","record":{"stream":"clock","data":{"id":1},"emitted_at":"yesterday"}}\n{"type":"RECORD","record":{"stream":"clock","data":{"id":2}}}\n');
+    const now = () => Date.parse('2024-05-06T07:08:09.010Z');
+    await writeFile(path, spoolText('{"type":"RECORD","record":{"stream":"clock","data":{"id":1},"emitted_at":1e300}}\n{"type":"RECORD","record":{"stream":"clock","data":{"id":2},"emitted_at":-8640000000000001}}\n', { now }));
     const [file] = await converter.convert(path, { targetFileBytes: 1 << 20, outDir: join(dir, 'clock') });
     expect(file).toMatchObject({ records: 2, minExtractedAt: '2024-05-06T07:08:09.010Z', maxExtractedAt: '2024-05-06T07:08:09.010Z' });
   });
@@ -225,7 +225,7 @@ describe('column names that readers cannot tell apart', () => {
     const converter = await createStreamConverter(context({ type: 'parquet', compression: 'snappy' }, schema, 'names'), engine);
     expect(converter.columns.map((c) => c.name).slice(4)).toEqual(['Name', 'we"ird.na me', '_airbyte_additional_properties']);
     const path = join(dir, 'names.spool');
-    await writeFile(path, '{"type":"RECORD","record":{"stream":"names","data":{"Name":"A","name":"b","_AIRBYTE_META":"m","we\\"ird.na me":7},"emitted_at":1}}\n');
+    await writeFile(path, spoolText('{"type":"RECORD","record":{"stream":"names","data":{"Name":"A","name":"b","_AIRBYTE_META":"m","we\\"ird.na me":7},"emitted_at":1}}\n'));
     const [file] = await converter.convert(path, { targetFileBytes: 1 << 20, outDir: join(dir, 'names') });
     const rows = await connection.runAndReadAll(`SELECT "Name", ${quoteIdent('we"ird.na me')}, _airbyte_additional_properties FROM read_parquet(${quoteLiteral(file!.path)})`);
     const [row] = rows.getRowsJS();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { INEXACT_NUMBER_MARK, numberVerdict } from '../../src/protocol/record-rewrite.js';
+import { decodeSpoolLine } from '../../src/formats/spool-line.js';
+import { numberVerdict } from '../../src/protocol/record-rewrite.js';
 import { recordLineToSpool, scanRecordLine } from '../../src/protocol/record-scan.js';
 import { seededRandom } from '../../scripts/lib/seeded-random.mjs';
 
@@ -21,7 +22,7 @@ describe('the line a RECORD spools', () => {
   it('is the line itself, not a copy, when DuckDB reads it as JSON.parse does', () => {
     const bytes = Buffer.from(record('{"a":1.5,"b":"\\ud83d\\ude00 \\u00e9","c":[0.30000000000000004,1e-7,5.0,-0]}'));
     expect(scanRecordLine(bytes)!.line).toBe(bytes);
-    expect(recordLineToSpool(bytes)).toBe(bytes);
+    expect(decodeSpoolLine(recordLineToSpool(bytes))).toEqual({ verdict: 'doubtful', extractedAtMs: 1, json: bytes });
   });
 
   it.each([
@@ -58,28 +59,27 @@ describe('the line a RECORD spools', () => {
     expect(spooled(line)).toBe(record('{"a":123456789012345678,"b":[9007199254740993,1000000000000000000,-9223372036854775808],"c":{"d":1234567890123456789}}'));
   });
 
-  it('marks a line with a number that is not an integer but whose double is, and changes nothing else', () => {
+  it('gives a line with a number that is not an integer but whose double is the inexact verdict, and changes nothing else', () => {
     for (const n of ['1.0000000000000001', '0.99999999999999999', '1e-400', '-1e-400', '9007199254740990.9', '4503599627370496.5']) {
       const line = record(`{"a":5.0,"x":${n},"s":"1.0000000000000001"}`);
-      const out = spooled(line);
-      expect(out.startsWith(INEXACT_NUMBER_MARK), n).toBe(true);
-      expect(out, n).toBe(INEXACT_NUMBER_MARK + line.slice(1));
+      const facts = scanRecordLine(Buffer.from(line))!;
+      expect(facts.inexact, n).toBe(true);
+      expect(facts.line.toString(), n).toBe(line);
+      expect(decodeSpoolLine(recordLineToSpool(Buffer.from(line))).verdict, n).toBe('inexact');
     }
+    expect(scanRecordLine(Buffer.from(record('{"a":5.0}')))!.inexact).toBe(false);
   });
 
   it('looks at numbers in data only', () => {
     const bytes = Buffer.from('{"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1.0000000000000001e12,"meta":{"n":123456789012345678.0}}}');
     expect(scanRecordLine(bytes)!.line).toBe(bytes);
+    expect(scanRecordLine(bytes)!.inexact).toBe(false);
   });
 
-  it('drops white space after the opening brace that starts with a tab, so that no line is marked by chance', () => {
-    expect(spooled(' {\t "type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1}}')).toBe(' {"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1}}');
-    expect(spooled('{\t\t"type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}')).toBe('{\t"type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}');
-    const spaced = Buffer.from('{ \t"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1}}');
-    expect(scanRecordLine(spaced)!.line).toBe(spaced);
-    expect(spooled('{ "type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}')).toBe('{\t "type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}');
-    // The mark starts the line, whatever white space came before the brace.
-    expect(spooled(' \t {\t"type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}')).toBe('{\t"type":"RECORD","record":{"stream":"s","data":{"x":1e-400},"emitted_at":1}}');
+  it('keeps white space after the opening brace as sent (the verdict is in the spool line\'s header, not in the JSON)', () => {
+    const tabbed = Buffer.from('{\t"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1}}');
+    expect(scanRecordLine(tabbed)!.line).toBe(tabbed);
+    expect(decodeSpoolLine(recordLineToSpool(tabbed)).verdict).toBe('doubtful');
   });
 
   it('keeps only the last of duplicate envelope members DuckDB reads, as the scan and JSON.parse take it', () => {
@@ -162,8 +162,10 @@ describe('the scan never misses a number that needs a look', () => {
       const line = record(`{"v":${tok},"w":[${tok}]}`);
       const verdict = numberVerdict(tok);
       const out = spooled(line);
+      const facts = scanRecordLine(Buffer.from(line))!;
       if (verdict === undefined) {
         expect(out, tok).toBe(line);
+        expect(facts.inexact, tok).toBe(false);
         continue;
       }
       needed++;
@@ -171,7 +173,8 @@ describe('the scan never misses a number that needs a look', () => {
       const d = Number(tok);
       if (verdict === 'inexact') {
         expect(Number.isInteger(d), tok).toBe(true);
-        expect(out, tok).toBe(INEXACT_NUMBER_MARK + line.slice(1));
+        expect(out, tok).toBe(line);
+        expect(facts.inexact, tok).toBe(true);
       } else {
         expect(BigInt(verdict.digits) >= 2n ** 53n || BigInt(verdict.digits) <= -(2n ** 53n), tok).toBe(true);
         expect(out, tok).toBe(record(`{"v":${verdict.digits},"w":[${verdict.digits}]}`));

@@ -3,15 +3,14 @@ import { scanRecordLine, type RecordFacts } from '../../src/protocol/record-scan
 import { seededRandom } from '../../scripts/lib/seeded-random.mjs';
 
 /** The routing facts of a line (what is spooled is tested in record-rewrite.test.ts). */
-const scan = (line: string): Omit<RecordFacts, 'line'> | undefined => {
+const scan = (line: string): Pick<RecordFacts, 'stream' | 'namespace'> | undefined => {
   const facts = scanRecordLine(Buffer.from(line, 'utf8'));
   if (!facts) return undefined;
-  const { line: _, ...routing } = facts;
-  return routing;
+  return { stream: facts.stream, namespace: facts.namespace };
 };
 
 /** What the general path (JSON.parse and the session's checks) makes of a line. */
-function viaJsonParse(line: string): Omit<RecordFacts, 'line'> | undefined | 'invalid' {
+function viaJsonParse(line: string): Pick<RecordFacts, 'stream' | 'namespace'> | undefined | 'invalid' {
   let msg: any;
   try {
     msg = JSON.parse(line);

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InputLine } from '../../src/protocol/lines.js';
+import { decodeSpoolLine } from '../../src/formats/spool-line.js';
+import { recordLineToSpool } from '../../src/protocol/record-scan.js';
 import { streamKey, type ConfiguredAirbyteStream } from '../../src/protocol/messages.js';
 import { Committer } from '../../src/write/committer.js';
 import { WriteSession, type SessionLimits } from '../../src/write/session.js';
@@ -64,7 +66,7 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
     sinks,
     tracker,
     committer,
-    limits: { targetFileBytes: 1 << 30, flushIntervalMs: 300_000, spoolBudgetBytes: 1 << 30, backlogBudgetBytes: 1 << 30, spoolMemoryBytes: 1 << 20, ...limits },
+    limits: { targetFileBytes: 1 << 30, flushIntervalMs: 300_000, spoolBudgetBytes: 1 << 30, backlogBudgetBytes: 1 << 30, spoolMemoryBytes: 1 << 20, heldStatesBytes: 1 << 30, ...limits },
     now: () => clock,
     echo: (l) => {
       for (const line of l) listedAtEcho.push(new Map(listed));
@@ -104,6 +106,46 @@ describe('WriteSession', () => {
     expect(h.listedBeforeUpload).toEqual([]);
     expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);
     expect(storedRecords(h.store, 'b/')).toEqual([0]);
+  });
+
+  it('cuts the files held states wait on when they reach their memory share, and the reader waits while they stay above it', async () => {
+    const h = harness(['a', 'b'], { heldStatesBytes: 20_000 });
+    const big = (n: number) => `{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"n":${n},"pad":"${'x'.repeat(2000)}"},"stream_states":[]}}}`;
+    const lines: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      lines.push(record(i % 2 ? 'a' : 'b', i));
+      if (i % 4 === 3) lines.push(big(i));
+    }
+    // consume() applies the backpressure: the reader waits while held states stay above their share
+    await h.session.consume(h.feed(lines));
+    const statesCuts = h.cuts.filter((c) => c.reason === 'states');
+    expect(statesCuts.length).toBeGreaterThan(4);
+    // each cut serves several states (half the share at least), not one file per state
+    expect(statesCuts.length).toBeLessThan(2 * (100 / 4));
+    expect(h.echoed.length).toBeGreaterThan(50); // echoed while reading, before the end of input
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(100);
+    expect(h.tracker.heldBytes).toBe(0);
+  });
+
+  it('finishes a stream\'s file when its terminal status arrives, while the next streams are read', async () => {
+    const h = harness(['a', 'b', 'c']);
+    const status = (name: string, value: string) => JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1, stream_status: { stream_descriptor: { name }, status: value } } });
+    const lines: string[] = [];
+    for (const name of ['a', 'b']) {
+      for (let i = 0; i < 5; i++) lines.push(record(name, i));
+      lines.push(state(name, 5), status(name, name === 'a' ? 'COMPLETE' : 'INCOMPLETE'));
+    }
+    lines.push(record('c', 0), status('c', 'RUNNING'));
+    await h.session.consume(h.feed(lines));
+    expect(h.cuts).toEqual([
+      { stream: 'a', reason: 'status', recordsEnd: 5 },
+      { stream: 'b', reason: 'status', recordsEnd: 5 },
+    ]);
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(2); // before the end of input
+    expect(h.session.withoutTerminalStatus().map((s) => s.model)).toEqual(['c']);
   });
 
   it('cuts a due file at the next state boundary of its stream, so each file ends at a state', async () => {
@@ -233,7 +275,7 @@ describe('WriteSession', () => {
   });
 
   it('when the open spools pass their temp-disk share, cuts the largest at once, mid-state', async () => {
-    const lineBytes = Buffer.byteLength(record('a', 0)) + 1;
+    const lineBytes = recordLineToSpool(Buffer.from(record('a', 0))).length + 1;
     const h = harness(['a', 'b'], { spoolBudgetBytes: 10 * lineBytes });
     h.take(record('b', 0), record('b', 1), state('b', 2));
     for (let i = 0; i < 8; i++) h.take(record('a', i));
@@ -249,7 +291,7 @@ describe('WriteSession', () => {
   });
 
   it('stops reading while the pipeline holds more than its temp-disk share, and resumes once uploads free it', async () => {
-    const lineBytes = Buffer.byteLength(record('a', 0)) + 1;
+    const lineBytes = recordLineToSpool(Buffer.from(record('a', 0))).length + 1;
     // a file is due past 5 lines; the backlog's share is 2 lines: the file's spool passes it,
     // and so does its converted output (about half a line a record) until it is uploaded
     const h = harness(['a'], { targetFileBytes: 5 * lineBytes, backlogBudgetBytes: 2 * lineBytes });
@@ -322,7 +364,7 @@ describe('WriteSession fast path (lines with their bytes, as the line reader giv
     const spoolB = h.sinks.get(streamKey('b'))!.spool!;
     await spoolB.drained();
     const { readFileSync } = await import('node:fs');
-    expect(readFileSync(spoolB.path, 'utf8')).toBe(odd + '\n');
+    expect(decodeSpoolLine(readFileSync(spoolB.path).subarray(0, -1)).json.toString('utf8')).toBe(odd);
     h.session.finishAll();
     await h.committer.idle();
     expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);

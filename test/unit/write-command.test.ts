@@ -40,6 +40,7 @@ class GatedStore extends MemoryStore {
 
 const record = (id: number, name = `user ${id}`) => JSON.stringify({ type: 'RECORD', record: { stream: 'users', data: { id, name }, emitted_at: 1_700_000_000_000 } });
 const state = (cursor: number) => JSON.stringify({ type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { cursor } } } });
+const complete = JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1, stream_status: { stream_descriptor: { name: 'users' }, status: 'COMPLETE' } } });
 /** A message type the connector does not know: its WARN LOG tells that every line before it was read. */
 const MARKER = JSON.stringify({ type: 'FUTURE_MESSAGE' });
 
@@ -131,7 +132,7 @@ describe('write() progress', () => {
   it('logs progress every 5 s of its clock, with records and bytes received beside what is committed', async () => {
     const h = start(new MemoryStore());
     const big = 'x'.repeat(100_000);
-    h.stdin.write([record(0, big), record(1, big), record(2, big), MARKER].join('\n') + '\n');
+    h.stdin.write([record(0, big), record(1, big), record(2, big), complete, MARKER].join('\n') + '\n');
     await h.waitFor(isMarkerWarning);
     h.tickAt(4_999); // not yet 5 s since the start
     h.tickAt(5_000);
@@ -158,11 +159,37 @@ describe('write() progress', () => {
   });
 });
 
+describe('write() at an end of input without terminal STREAM_STATUS', () => {
+  it('echoes the durable states, writes the manifest incomplete, and fails with transient_error (as Airbyte\'s bulk CDK)', async () => {
+    const store = new MemoryStore();
+    const h = start(store);
+    h.stdin.end([record(0), record(1), state(1), record(2)].join('\n') + '\n');
+    expect(await h.code).toBe(1);
+    expect(cursors(h)).toEqual([1]);
+    const traces = h.messages.filter((m) => m.type === 'TRACE');
+    expect(traces.map((m) => m.trace.error.failure_type)).toEqual(['transient_error']);
+    expect(traces[0]!.trace.error.message).toMatch(/"users" \(no namespace\) got a terminal STREAM_STATUS/);
+    const manifest = JSON.parse(store.objects.get([...store.objects.keys()].find((k) => k.startsWith('_manifests/'))!)!.toString());
+    expect(manifest.status).toBe('incomplete');
+    // the tail after the last state is not listed: the source sends it again
+    expect(manifest.record_count).toBe(2);
+  });
+
+  it('takes INCOMPLETE as a terminal status: exit 0, the manifest incomplete', async () => {
+    const store = new MemoryStore();
+    const h = start(store);
+    h.stdin.end([record(0), state(1), complete.replace('COMPLETE', 'INCOMPLETE')].join('\n') + '\n');
+    expect(await h.code).toBe(0);
+    const manifest = JSON.parse(store.objects.get([...store.objects.keys()].find((k) => k.startsWith('_manifests/'))!)!.toString());
+    expect(manifest.status).toBe('incomplete');
+  });
+});
+
 describe('write() on SIGTERM', () => {
   it('exits 143 after SIGTERM at the end of input, with every state echoed when the finish makes it in time', async () => {
     const store = new GatedStore();
     const h = start(store);
-    h.stdin.end([record(0), record(1), state(1), MARKER].join('\n') + '\n');
+    h.stdin.end([record(0), record(1), state(1), complete, MARKER].join('\n') + '\n');
     await h.waitFor(isMarkerWarning);
     while (store.uploadsStarted === 0) await new Promise((r) => setImmediate(r));
     h.sigterm();
@@ -181,7 +208,7 @@ describe('write() on SIGTERM', () => {
   it('exits 143 when the grace period runs out after the end of input, once the uploads in flight are aborted', async () => {
     const store = new GatedStore(50);
     const h = start(store, { graceMs: 20 });
-    h.stdin.end([record(0), record(1), state(1), MARKER].join('\n') + '\n');
+    h.stdin.end([record(0), record(1), state(1), complete, MARKER].join('\n') + '\n');
     await h.waitFor(isMarkerWarning);
     while (store.uploadsStarted === 0) await new Promise((r) => setImmediate(r));
     h.sigterm(); // the upload never completes: the grace period runs out
