@@ -1,4 +1,4 @@
-// S3 faults during `write` (DESIGN §4 delivery, §5.7): through a fault-injecting proxy, a sync
+// S3 faults during `write` (docs/reliability.md, docs/architecture.md "Errors"): through a fault-injecting proxy, a sync
 // with more than 10% of its S3 requests failing (500, 503 SlowDown, a reset mid-body, an answer
 // lost after the store did the request; latency besides) still lands every row exactly once and
 // echoes every state; a fault that persists fails the sync as transient_error with the earlier

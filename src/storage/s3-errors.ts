@@ -1,4 +1,4 @@
-// Turns an error of an S3 call into the connector's hierarchy (DESIGN §5.7) with a message in
+// Turns an error of an S3 call into the connector's hierarchy (docs/architecture.md, "Errors") with a message in
 // the user's words: which operation failed on which object, what is wrong, what to change. An
 // ordered rule table (S3_RULES, see error-rules.ts) decides. Where the store's answer fits several
 // causes (radosgw's empty messages, AccessDenied with SSE-KMS, …) the message names every candidate.
