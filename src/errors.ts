@@ -39,7 +39,7 @@ export class TransientError extends ConnectorError {
   readonly failureType = 'transient_error' as const;
 }
 
-/** SIGTERM: the orchestrator stopped the sync; exit 143 (DESIGN §1). */
+/** SIGTERM: the orchestrator stopped the sync; exit 143 (docs/architecture.md, "Commands and exit codes"). */
 export class InterruptedError extends TransientError {
   readonly exitCode = 143;
 }
@@ -55,7 +55,7 @@ export class SystemError extends ConnectorError {
   readonly failureType = 'system_error' as const;
 }
 
-/** The exit code an error ends the process with (DESIGN §1). */
+/** The exit code an error ends the process with (docs/architecture.md, "Commands and exit codes"). */
 export function exitCodeOf(err: unknown): number {
   return err instanceof InterruptedError ? err.exitCode : 1;
 }

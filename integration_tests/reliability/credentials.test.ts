@@ -1,5 +1,5 @@
-// Credentials that expire in the middle of a sync are renewed without failing it (DESIGN §2
-// iam_role; docs/check.md "Renewal"). `write` runs in this process (writeCommand with the real
+// Credentials that expire in the middle of a sync are renewed without failing it
+// (iam_role; docs/check.md "Renewal"). `write` runs in this process (writeCommand with the real
 // S3 store, DuckDB and radosgw's STS) so that the credentials' clock can be a test clock: the
 // fault proxy in front of S3 and STS moves it forward 30 s with every S3 request, gives every
 // AssumeRole session 15 minutes by that clock (STS's shortest), and answers any S3 request signed

@@ -1,4 +1,4 @@
-// S3 faults during `write` (DESIGN §4 delivery, §5.7): through a fault-injecting proxy, a sync
+// S3 faults during `write` (docs/reliability.md, docs/architecture.md "Errors"): through a fault-injecting proxy, a sync
 // with more than 10% of its S3 requests failing (500, 503 SlowDown, a reset mid-body, an answer
 // lost after the store did the request; latency besides) still lands every row exactly once and
 // echoes every state; a fault that persists fails the sync as transient_error with the earlier
@@ -24,7 +24,7 @@ import {
   unlistedDataObjects,
 } from '../support/invariants.js';
 import { startHtmlServer } from '../support/loopback-servers.js';
-import { accessKeyConfig, catalog, recordLine, streamStateLine } from '../support/messages.js';
+import { accessKeyConfig, catalog, recordLine, streamStateLine, streamStatusLine } from '../support/messages.js';
 import { getObject, listKeys } from '../support/read-back.js';
 import { s3Server } from '../support/server.js';
 import { concatWorkloads, expectedRecordCounts, makeWorkload, stateToken, workloadCatalog } from '../support/workload.js';
@@ -263,6 +263,7 @@ describe('an endpoint that is not S3', () => {
         lines.push(recordLine('users', { id: i, name: `user ${i}`, updated_at: '2024-05-01T10:00:00Z' }));
         if (i % 100 === 99) lines.push(streamStateLine('users', i));
       }
+      lines.push(streamStatusLine('users'));
       const config = tempJson('config.json', accessKeyConfig(server, 'any-bucket', { s3_endpoint: html.endpoint }));
       const res = await runCli(['write', '--config', config, '--catalog', tempJson('catalog.json', catalog([{ name: 'users' }]))], { stdin: lines.join('\n') + '\n', env: DEBUG_ENV });
       expect(res.messages.filter((m) => m.type === 'STATE')).toEqual([]);

@@ -1,4 +1,4 @@
-// `check` (DESIGN §7): validates the config, gets credentials, then writes the way `write` does,
+// `check` (docs/check.md): validates the config, gets credentials, then writes the way `write` does,
 // with the same headers: a multipart upload (create, one part, complete) of a test object under
 // <folder>, a PutObject under the manifest prefix, and a DeleteObject of each. Every problem is a
 // CONNECTION_STATUS FAILED that says what to fix (exit 0); nothing here throws to the CLI.
@@ -139,7 +139,7 @@ function join(...parts: string[]): string {
   return parts.filter(Boolean).join('/');
 }
 
-/** The manifest prefix of DESIGN §2 `manifest_location`, with its trailing slash. */
+/** The manifest prefix of `manifest_location` (docs/layout.md), with its trailing slash. */
 export function manifestPrefix(config: Pick<Config, 'folder' | 'manifestLocation'>): string {
   return manifestsPrefix(config.manifestLocation, config.folder);
 }

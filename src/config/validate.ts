@@ -119,7 +119,7 @@ function withoutCustomerKeyFields(node: unknown, path: string, found: string[]):
 }
 
 /**
- * SSE-C is refused with a message that says what to use instead (DESIGN §2), however it is asked
+ * SSE-C is refused with a message that says what to use instead (docs/check.md, "The config file"), however it is asked
  * for: `encryption.mode` naming it, `encryption` given as the bare string "sse_c", or a
  * customer-key field anywhere (under encryption, credentials or at the top). Returns one problem,
  * at `encryption` (the setting to change), naming every field that asked; and the config without

@@ -1,4 +1,4 @@
-// Credentials per `Config['credentials']` (DESIGN §2): static access keys, STS AssumeRole with
+// Credentials per `Config['credentials']` (docs/check.md, "Credentials"): static access keys, STS AssumeRole with
 // base credentials from the environment, AssumeRoleWithWebIdentity with a token file re-read at
 // each refresh, or the SDK's default chain. Temporary credentials are renewed before they expire
 // (refresh timing below is pure, with an injected clock) so that a sync of many hours never fails

@@ -95,7 +95,7 @@ export function technicalDetail(f: ErrorFacts): string {
   return head ? ` (${head})` : '';
 }
 
-const THROTTLING_CODES = new Set([
+export const THROTTLING_CODES: ReadonlySet<string> = new Set([
   'SlowDown',
   'Throttling',
   'ThrottlingException',
@@ -115,13 +115,25 @@ export function isThrottling(f: ErrorFacts): boolean {
   return (f.code !== undefined && THROTTLING_CODES.has(f.code)) || f.status === 429;
 }
 
+/** The codes of a server fault whatever the status (any 5xx but NotImplemented is one too). */
+export const SERVER_FAULT_CODES: ReadonlySet<string> = new Set(['InternalError', 'ServiceUnavailable']);
+
 export function isServerFault(f: ErrorFacts): boolean {
-  return (f.status !== undefined && f.status >= 500 && f.code !== 'NotImplemented') || f.code === 'InternalError' || f.code === 'ServiceUnavailable';
+  return (f.status !== undefined && f.status >= 500 && f.code !== 'NotImplemented') || (f.code !== undefined && SERVER_FAULT_CODES.has(f.code));
 }
+
+/** The codes of a request that timed out at the service (the network's timeouts have no code). */
+export const TIMEOUT_CODES: ReadonlySet<string> = new Set(['RequestTimeout', 'RequestTimeoutException']);
 
 /** A request that timed out (socket, connect or S3's own RequestTimeout). */
 export function isTimeout(f: ErrorFacts): boolean {
-  return f.networkCode === 'TimeoutError' || f.networkCode === 'ETIMEDOUT' || f.networkCode === 'ERR_SOCKET_CONNECTION_TIMEOUT' || f.networkCode === 'UND_ERR_CONNECT_TIMEOUT' || f.code === 'RequestTimeout' || f.code === 'RequestTimeoutException';
+  return (
+    f.networkCode === 'TimeoutError' ||
+    f.networkCode === 'ETIMEDOUT' ||
+    f.networkCode === 'ERR_SOCKET_CONNECTION_TIMEOUT' ||
+    f.networkCode === 'UND_ERR_CONNECT_TIMEOUT' ||
+    (f.code !== undefined && TIMEOUT_CODES.has(f.code))
+  );
 }
 
 /** The host and port of an endpoint URL, for messages. */

@@ -11,7 +11,7 @@ export interface EncryptionHeaders {
   SSEKMSKeyId?: string;
 }
 
-/** The headers sent with every PutObject and CreateMultipartUpload (DESIGN §2 `encryption`). */
+/** The headers sent with every PutObject and CreateMultipartUpload (the `encryption` setting, docs/setup.md). */
 export function encryptionHeaders(encryption: Encryption): EncryptionHeaders {
   switch (encryption.mode) {
     case 'bucket_default':

@@ -114,7 +114,7 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
     CompleteMultipartUploadCommand: new Set(),
   };
 
-  /** Set by close(): every attempt after it fails at once instead of being retried. */
+  /** Set by close(): every attempt after it (but AbortMultipartUpload) fails at once instead of being retried. */
   private closed = false;
 
   constructor(
@@ -144,10 +144,11 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
       { step: 'initialize', name: 'destinationS3RetriedCommands' },
     );
     // Inside the SDK's retries (per attempt): once closed, a request whose socket close() cut is
-    // not retried, so that nothing outlives the store (check's deadline relies on it).
+    // not retried, so that nothing outlives the store (check's deadline relies on it). Except the
+    // clean-up: an upload cut this way still tries once to abort its multipart upload.
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        if (this.closed) throw new TransientError(`${context.commandName?.replace(/Command$/, '') ?? 'The request'} was stopped: the S3 client was closed.`);
+        if (this.closed && context.commandName !== 'AbortMultipartUploadCommand') throw new TransientError(`${context.commandName?.replace(/Command$/, '') ?? 'The request'} was stopped: the S3 client was closed.`);
         return next(args);
       },
       { step: 'finalizeRequest', priority: 'low', name: 'destinationS3Closed' },

@@ -1,10 +1,11 @@
 // Turns an error of getting credentials (STS AssumeRole / AssumeRoleWithWebIdentity, the token
-// file, the default chain) into the connector's hierarchy with a message that says what to fix.
-// radosgw's STS gateway names every error "Unknown": the HTTP status decides there.
+// file, the default chain) into the connector's hierarchy with a message that says what to fix,
+// by ordered rule tables (STS_RULES, DEFAULT_CHAIN_RULES; see error-rules.ts). radosgw's STS
+// gateway names every error "Unknown": the HTTP status decides there.
 
 import { ConfigError, ConnectorError, SystemError, TransientError } from '../errors.js';
-import { errorFacts, isServerFault, isThrottling, technicalDetail } from './error-facts.js';
-import { capitalized, networkError } from './s3-errors.js';
+import { errorFacts, technicalDetail } from './error-facts.js';
+import { applyRules, capitalized, codeIs, NETWORK_RULES, serverFaultRule, throttlingRule, type ErrorRule, type Situation } from './error-rules.js';
 
 export interface StsErrorContext {
   operation: 'AssumeRole' | 'AssumeRoleWithWebIdentity';
@@ -44,106 +45,146 @@ function denied(ctx: StsErrorContext): string {
   );
 }
 
-/** Classifies an error of obtaining role credentials; ConnectorErrors pass through unchanged. */
+/** What the STS rules read. */
+interface StsSituation extends Situation {
+  ctx: StsErrorContext;
+  op: StsErrorContext['operation'];
+  role: string;
+}
+
+/** A config error whose message ends with the technical detail. */
+function configRule(name: string, match: { codes?: string[]; matches: (s: StsSituation) => boolean }, message: (s: StsSituation) => string): ErrorRule<StsSituation> {
+  return { name, ...match, class: ConfigError, message: (s) => message(s) + s.detail };
+}
+
+/** The STS classification table, in order: the first rule that matches decides. */
+export const STS_RULES: readonly ErrorRule<StsSituation>[] = [
+  ...NETWORK_RULES,
+  configRule(
+    'no base credentials',
+    { matches: (s) => s.f.name === 'CredentialsProviderError' },
+    (s) =>
+      `${s.op} needs base credentials in the connector's environment, and none were found (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, the shared config files, a container or instance role). ` +
+      'Give the connector an identity that the role trusts',
+  ),
+  throttlingRule((s) => `${capitalized(s.where)} is throttling ${s.op} of ${s.role}${s.detail}. Retry later.`),
+  serverFaultRule((s) => `${capitalized(s.where)} failed ${s.op} of ${s.role} with a server error${s.detail}. Retry later.`),
+  configRule('access denied', codeIs('AccessDenied', 'AccessDeniedException'), (s) => denied(s.ctx)),
+  configRule('no such role', codeIs('NoSuchEntity', 'NoSuchEntityException', 'NotFound'), (s) => `${s.op} failed: the role ${s.role} does not exist. Check role_arn`),
+  configRule(
+    'invalid base credentials',
+    codeIs('InvalidClientTokenId', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'IncompleteSignature'),
+    (s) => `${s.op} of ${s.role} failed: the base credentials in the connector's environment are not valid. Check the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or profile) the connector runs with`,
+  ),
+  configRule('expired token', codeIs('ExpiredToken', 'ExpiredTokenException'), (s) =>
+    s.op === 'AssumeRoleWithWebIdentity'
+      ? `${s.op} of ${s.role} failed: the token in ${s.ctx.tokenFile} has expired. The process that writes that file must renew it`
+      : `${s.op} of ${s.role} failed: the session token of the base credentials in the environment has expired. Renew them`,
+  ),
+  configRule(
+    'invalid identity token',
+    codeIs('InvalidIdentityToken', 'InvalidIdentityTokenException'),
+    (s) =>
+      `${s.op} of ${s.role} failed: the token in ${s.ctx.tokenFile} was rejected as invalid (unknown issuer, bad signature or malformed). ` +
+      "Check that the file holds an OpenID Connect ID token (a JWT) of an issuer AWS trusts: Google's (accounts.google.com) is built in; " +
+      'any other issuer must be registered as an IAM OIDC identity provider',
+  ),
+  configRule(
+    'claims rejected',
+    codeIs('IDPRejectedClaim', 'IDPRejectedClaimException'),
+    (s) =>
+      `${s.op} of ${s.role} failed: the identity provider rejected the token's claims. Check the token in ${s.ctx.tokenFile} ` +
+      '(its audience and subject) and the settings of the identity provider that issued it',
+  ),
+  {
+    name: 'identity provider unreachable',
+    ...codeIs('IDPCommunicationError', 'IDPCommunicationErrorException'),
+    class: TransientError,
+    message: (s) => `${s.op} of ${s.role} failed: STS could not reach the token's identity provider${s.detail}. Retry later.`,
+  },
+  configRule(
+    'STS region disabled',
+    codeIs('RegionDisabledException'),
+    (s) => `${s.op} failed: STS is not activated in region ${s.ctx.region}. Activate it in the IAM account settings, or set AWS_ENDPOINT_URL_STS to an active regional endpoint`,
+  ),
+  {
+    name: 'session policies refused',
+    ...codeIs('MalformedPolicyDocument', 'MalformedPolicyDocumentException', 'PackedPolicyTooLarge', 'PackedPolicyTooLargeException'),
+    class: SystemError,
+    message: (s) =>
+      `${s.op} of ${s.role} failed${s.detail}: STS refused the session's policies or tags as malformed or too large. The connector sends none itself; ` +
+      'session tags passed by the identity provider can be too many. Retry, and report it if it persists.',
+  },
+  configRule(
+    'refused as invalid',
+    codeIs('ValidationError', 'InvalidParameterValue', 'InvalidInput'),
+    (s) => `${s.op} of ${s.role} was refused as invalid. Check role_arn${s.op === 'AssumeRole' ? ', external_id' : ''} and role_session_name`,
+  ),
+  configRule('HTTP 403', { matches: (s) => s.f.status === 403 }, (s) => denied(s.ctx)),
+  configRule('HTTP 404', { matches: (s) => s.f.status === 404 }, (s) => `${s.op} failed: the role ${s.role} does not exist at ${s.where}. Check role_arn`),
+  configRule('HTTP 400', { matches: (s) => s.f.status === 400 }, (s) =>
+    s.op === 'AssumeRoleWithWebIdentity'
+      ? `${s.op} of ${s.role} was refused: the token in ${s.ctx.tokenFile} is not accepted (expired, bad signature, an issuer other than Google not registered as an IAM OIDC identity provider, ` +
+        "or an audience the provider does not list), or the role's trust policy does not allow it (its Federated principal, and its conditions on " +
+        'accounts.google.com:sub and :oaud for Google, <issuer>:sub and :aud otherwise)'
+      : `${s.op} of ${s.role} was refused as invalid. Check role_arn, external_id and role_session_name`,
+  ),
+  {
+    name: 'anything else',
+    matches: () => true,
+    class: SystemError,
+    message: (s) => `${s.op} of ${s.role} failed unexpectedly${s.detail || `: ${s.err instanceof Error ? s.err.message : String(s.err)}`}.`,
+  },
+];
+
+/** Classifies an error of obtaining role credentials (STS_RULES); ConnectorErrors pass through unchanged. */
 export function classifyStsError(err: unknown, ctx: StsErrorContext): ConnectorError {
   if (err instanceof ConnectorError) return err;
   const f = errorFacts(err);
   const detail = technicalDetail(f);
-  const opts = { cause: err, internal: `${ctx.operation} ${ctx.roleArn}: ${f.name ?? 'Error'}${detail}` };
-  const config = (message: string): ConfigError => new ConfigError(message + detail, opts);
-  const op = ctx.operation;
-
-  const network = networkError(f, where(ctx), ctx.stsEndpoint ? 'AWS_ENDPOINT_URL_STS' : 's3_bucket_region and the network', err);
-  if (network) return network;
-  if (f.name === 'CredentialsProviderError') {
-    return config(
-      `${op} needs base credentials in the connector's environment, and none were found (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, the shared config files, a container or instance role). ` +
-        'Give the connector an identity that the role trusts',
-    );
-  }
-  if (isThrottling(f)) return new TransientError(`${capitalized(where(ctx))} is throttling ${op} of ${ctx.roleArn}${detail}. Retry later.`, opts);
-  if (isServerFault(f)) return new TransientError(`${capitalized(where(ctx))} failed ${op} of ${ctx.roleArn} with a server error${detail}. Retry later.`, opts);
-
-  switch (f.code) {
-    case 'AccessDenied':
-    case 'AccessDeniedException':
-      return config(denied(ctx));
-    case 'NoSuchEntity':
-    case 'NoSuchEntityException':
-    case 'NotFound':
-      return config(`${op} failed: the role ${ctx.roleArn} does not exist. Check role_arn`);
-    case 'InvalidClientTokenId':
-    case 'SignatureDoesNotMatch':
-    case 'InvalidAccessKeyId':
-    case 'IncompleteSignature':
-      return config(`${op} of ${ctx.roleArn} failed: the base credentials in the connector's environment are not valid. Check the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or profile) the connector runs with`);
-    case 'ExpiredToken':
-    case 'ExpiredTokenException':
-      return config(
-        op === 'AssumeRoleWithWebIdentity'
-          ? `${op} of ${ctx.roleArn} failed: the token in ${ctx.tokenFile} has expired. The process that writes that file must renew it`
-          : `${op} of ${ctx.roleArn} failed: the session token of the base credentials in the environment has expired. Renew them`,
-      );
-    case 'InvalidIdentityToken':
-    case 'InvalidIdentityTokenException':
-      return config(
-        `${op} of ${ctx.roleArn} failed: the token in ${ctx.tokenFile} was rejected as invalid (unknown issuer, bad signature or malformed). ` +
-          "Check that the file holds an OpenID Connect ID token (a JWT) of an issuer AWS trusts: Google's (accounts.google.com) is built in; " +
-          'any other issuer must be registered as an IAM OIDC identity provider',
-      );
-    case 'IDPRejectedClaim':
-    case 'IDPRejectedClaimException':
-      return config(
-        `${op} of ${ctx.roleArn} failed: the identity provider rejected the token's claims. Check the token in ${ctx.tokenFile} ` +
-          '(its audience and subject) and the settings of the identity provider that issued it',
-      );
-    case 'IDPCommunicationError':
-    case 'IDPCommunicationErrorException':
-      return new TransientError(`${op} of ${ctx.roleArn} failed: STS could not reach the token's identity provider${detail}. Retry later.`, opts);
-    case 'RegionDisabledException':
-      return config(`${op} failed: STS is not activated in region ${ctx.region}. Activate it in the IAM account settings, or set AWS_ENDPOINT_URL_STS to an active regional endpoint`);
-    case 'MalformedPolicyDocument':
-    case 'MalformedPolicyDocumentException':
-    case 'PackedPolicyTooLarge':
-    case 'PackedPolicyTooLargeException':
-      return new SystemError(
-        `${op} of ${ctx.roleArn} failed${detail}: STS refused the session's policies or tags as malformed or too large. The connector sends none itself; ` +
-          'session tags passed by the identity provider can be too many. Retry, and report it if it persists.',
-        opts,
-      );
-    case 'ValidationError':
-    case 'InvalidParameterValue':
-    case 'InvalidInput':
-      return config(`${op} of ${ctx.roleArn} was refused as invalid. Check role_arn${op === 'AssumeRole' ? ', external_id' : ''} and role_session_name`);
-  }
-  switch (f.status) {
-    case 403:
-      return config(denied(ctx));
-    case 404:
-      return config(`${op} failed: the role ${ctx.roleArn} does not exist at ${where(ctx)}. Check role_arn`);
-    case 400:
-      return config(
-        op === 'AssumeRoleWithWebIdentity'
-          ? `${op} of ${ctx.roleArn} was refused: the token in ${ctx.tokenFile} is not accepted (expired, bad signature, an issuer other than Google not registered as an IAM OIDC identity provider, ` +
-            "or an audience the provider does not list), or the role's trust policy does not allow it (its Federated principal, and its conditions on " +
-            'accounts.google.com:sub and :oaud for Google, <issuer>:sub and :aud otherwise)'
-          : `${op} of ${ctx.roleArn} was refused as invalid. Check role_arn, external_id and role_session_name`,
-      );
-  }
-  return new SystemError(`${op} of ${ctx.roleArn} failed unexpectedly${detail || `: ${err instanceof Error ? err.message : String(err)}`}.`, opts);
+  return applyRules(STS_RULES, {
+    err,
+    f,
+    detail,
+    where: where(ctx),
+    setting: ctx.stsEndpoint ? 'AWS_ENDPOINT_URL_STS' : 's3_bucket_region and the network',
+    internal: `${ctx.operation} ${ctx.roleArn}: ${f.name ?? 'Error'}${detail}`,
+    ctx,
+    op: ctx.operation,
+    role: ctx.roleArn,
+  });
 }
 
-/** An error of the SDK's default credential chain (default_chain authentication). */
+/** The default chain's table (default_chain authentication): no credentials, the network, anything else. */
+export const DEFAULT_CHAIN_RULES: readonly ErrorRule<Situation>[] = [
+  {
+    name: 'no credentials in the default chain',
+    matches: (s) => s.f.name === 'CredentialsProviderError',
+    class: ConfigError,
+    message: () =>
+      'No AWS credentials were found by the default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the shared config files, ' +
+      'a web identity token, the container or instance role). Provide one of them, or choose another authentication in the config.',
+    internal: (s) => s.f.serverMessage,
+  },
+  ...NETWORK_RULES,
+  {
+    name: 'anything else',
+    matches: () => true,
+    class: SystemError,
+    message: (s) => `Getting credentials from the default chain failed${s.detail || `: ${String(s.err)}`}.`,
+  },
+];
+
+/** An error of the SDK's default credential chain (DEFAULT_CHAIN_RULES). */
 export function classifyDefaultChainError(err: unknown): ConnectorError {
   if (err instanceof ConnectorError) return err;
   const f = errorFacts(err);
-  if (f.name === 'CredentialsProviderError') {
-    return new ConfigError(
-      'No AWS credentials were found by the default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the shared config files, ' +
-        'a web identity token, the container or instance role). Provide one of them, or choose another authentication in the config.',
-      { cause: err, internal: f.serverMessage },
-    );
-  }
-  const network = networkError(f, 'the credential source of the default chain', 'the environment\'s credential settings', err);
-  return network ?? new SystemError(`Getting credentials from the default chain failed${technicalDetail(f) || `: ${String(err)}`}.`, { cause: err });
+  return applyRules(DEFAULT_CHAIN_RULES, {
+    err,
+    f,
+    detail: technicalDetail(f),
+    where: 'the credential source of the default chain',
+    setting: "the environment's credential settings",
+    internal: undefined,
+  });
 }
