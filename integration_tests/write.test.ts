@@ -57,7 +57,7 @@ describe('write', () => {
     // Every state echoed once, in input order, as sent but for destinationStats.
     const states = res.messages.filter((m) => m.type === 'STATE');
     const withoutStats = states.map((m) => {
-      const { destinationStats: _, ...state } = m.state;
+      const { destinationStats: _, committedRecordsCount: _r, committedBytesCount: _b, ...state } = m.state;
       return { ...m, state };
     });
     expect(withoutStats).toEqual(lines.filter((l) => l.includes('"type":"STATE"')).map((l) => JSON.parse(l)));
@@ -70,12 +70,34 @@ describe('write', () => {
     expect(countsOf('users')).toEqual(Array.from({ length: 6 }, () => 500));
     expect(countsOf('orders')).toEqual(Array.from({ length: 6 }, () => 250));
     expect(states.at(-1)!.state.destinationStats.recordCount).toBe(sent.users.length + sent.orders.length);
+    // Airbyte's committed counts, beside destinationStats (issue 11.4): the same records, and the
+    // bytes of their RECORD messages as received (each line without its newline).
+    const expectedBytes: number[] = [];
+    const sinceState = new Map<string, number>();
+    let sinceGlobal = 0;
+    for (const l of lines) {
+      const m = JSON.parse(l);
+      if (m.type === 'RECORD') {
+        const n = Buffer.byteLength(l);
+        sinceState.set(m.record.stream, (sinceState.get(m.record.stream) ?? 0) + n);
+        sinceGlobal += n;
+      } else if (m.state.type === 'STREAM') {
+        expectedBytes.push(sinceState.get(m.state.stream.stream_descriptor.name) ?? 0);
+        sinceState.set(m.state.stream.stream_descriptor.name, 0);
+      } else {
+        expectedBytes.push(sinceGlobal);
+      }
+    }
+    expect(states.map((s) => s.state.committedRecordsCount)).toEqual(states.map((s) => s.state.destinationStats.recordCount));
+    expect(states.map((s) => s.state.committedBytesCount)).toEqual(expectedBytes);
+    expect(res.lines.filter((l) => l.includes('"STATE"')).every((l) => /"committedRecordsCount":\d+,"committedBytesCount":\d+\}\}$/.test(l))).toBe(true);
 
     const keys = await listKeys(bucket);
     const manifestKeys = keys.filter((k) => k.startsWith('_manifests/'));
     const dataKeys = keys.filter((k) => !k.startsWith('_manifests/'));
     const all = await Promise.all(manifestKeys.map(async (key) => ({ key, m: await getJson(bucket, key) })));
-    expect(all.map(({ m }) => m.model).sort()).toEqual(['empty', 'orders', 'users']);
+    // orders has the namespace shop: it lands under shop/ (docs/layout.md, "Namespaces")
+    expect(all.map(({ m }) => m.model).sort()).toEqual(['empty', 'shop/orders', 'users']);
     // One transfer: its id, date and timestamp are shared, and the timestamp is its start (UTC).
     const first = all[0]!.m;
     const started = timestampMs(first.transfer_timestamp);
@@ -97,8 +119,8 @@ describe('write', () => {
     // every data object is listed by a manifest, once
     expect([...listed].sort()).toEqual(dataKeys);
     expect(all.find(({ m }) => m.model === 'empty')!.m.files).toEqual([]);
-    for (const [model, ids] of Object.entries(sent)) {
-      const { m } = all.find(({ m: x }) => x.model === model)!;
+    for (const [stream, ids] of Object.entries(sent)) {
+      const { m } = all.find(({ m: x }) => x.stream.name === stream)!;
       const got: number[] = [];
       for (const f of m.files) {
         const data = await getObject(bucket, f.key);

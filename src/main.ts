@@ -11,6 +11,9 @@ const code = await run(process.argv.slice(2), { stdin: process.stdin, stdout: pr
   spec: runSpec,
   check: runCheck,
   write: runWrite,
+  // Loaded on use: they are not the orchestrator's commands.
+  policy: async (cmd, io) => (await import('./commands/policy.js')).runPolicy(cmd, io.stdout),
+  verify: async (cmd, io) => (await import('./commands/verify.js')).runVerify(cmd, io.stdout, io.env),
 });
 // Let stdout drain, then exit even if a library (DuckDB threads, sockets) still holds a handle.
 process.stdout.write('', () => process.exit(code));

@@ -170,6 +170,38 @@ describe('write when the SIGTERM grace period runs out', () => {
   });
 });
 
+describe('write on a second SIGTERM during the grace period', () => {
+  it('changes nothing: the finish goes on, TRACE, the multipart upload completed or aborted, exit 143', async () => {
+    proxy = await new FaultProxy(server.endpoint, 7).start();
+    // every part 3 s late: the held file is still uploading when the second signal comes
+    proxy.rules = [{ operation: 'UploadPart', fault: 'latency', rate: 1, delayMs: 3000 }];
+    let partArrived!: () => void;
+    const firstPart = new Promise<void>((r) => (partArrived = r));
+    proxy.onRequest = (op) => {
+      if (op === 'UploadPart') partArrived();
+    };
+    const work = makeWorkload({ streams: ['big'], recordsPerStream: 14_000, payloadChars: 1000, stateEvery: 500, seed: 35 });
+    const bucket = await freshBucket('rel-sigterm-twice');
+    const config = tempJson('config.json', accessKeyConfig(server, bucket, { s3_endpoint: proxy.endpoint, file_size_mb: 12, upload_concurrency: 1 }));
+    const live = startCli(['write', '--config', config, '--catalog', tempJson('catalog.json', workloadCatalog(['big']))], { env: DEBUG_ENV });
+    void live.write(work.text()); // stdin stays open
+    await firstPart;
+    live.child.kill('SIGTERM');
+    await sleep(500);
+    live.child.kill('SIGTERM'); // (was: Node's default action, the process killed at once)
+    const res = await live.done;
+
+    expect(res.signal).toBeNull();
+    expect(res.code).toBe(143);
+    expectInterrupted(res.messages);
+    expect(await multipartUploads(bucket)).toEqual([]);
+    const tokens = echoedTokens(res.messages);
+    expect(tokens.length).toBeGreaterThan(0); // the held file was finished and its states echoed
+    await expectNothingBroken(bucket, work, tokens);
+    console.info(`[reliability] second SIGTERM: exit ${res.code}, ${tokens.length} of ${work.states.length} states echoed, ${proxy.stats.requests.UploadPart ?? 0} parts`);
+  });
+});
+
 describe('write when the reader of stdout goes away', () => {
   it('exits 1 without crashing, even with stdin still open, and leaves nothing half-written', async () => {
     const streams = ['a', 'b'];

@@ -24,10 +24,11 @@ import { WriteSession } from '../write/session.js';
 import { StreamSink } from '../write/sink.js';
 import { StateTracker } from '../write/states.js';
 import { ManifestWriter } from '../write/manifests.js';
+import { forEachBounded, SMALL_WRITES_AT_ONCE } from '../write/bounded.js';
 import type { ManifestStatus } from '../write/manifest.js';
 import { finalSummary, progressReport } from '../write/progress.js';
 import { boundedWait, GRACE_OVER, Sigterm } from './sigterm.js';
-import { assertNoModelCollisions, dataKey, modelForStream, newTransfer } from '../layout/index.js';
+import { assertDistinctLocations, dataKey, modelForStream, newTransfer } from '../layout/index.js';
 
 /** How often a progress LOG is printed while the sync runs. */
 const PROGRESS_INTERVAL_MS = 5_000;
@@ -75,7 +76,7 @@ export async function writeCommand(
   registerSecrets(rawConfig);
   const config = buildConfig(rawConfig);
   const catalog = parseCatalog(readJsonFile(catalogPath, 'catalog'));
-  assertNoModelCollisions(catalog.streams);
+  assertDistinctLocations(catalog.streams, config);
 
   const transfer = newTransfer(deps.now);
   const plan = resourcePlan(config, undefined, catalog.streams.length);
@@ -92,7 +93,7 @@ export async function writeCommand(
     const sinks = new Map<string, StreamSink>();
     for (const [i, s] of catalog.streams.entries()) {
       const key = streamKey(s.stream.name, s.stream.namespace);
-      sinks.set(key, new StreamSink(key, s, modelForStream(s), await formats.converterFor(s), workDir, i));
+      sinks.set(key, new StreamSink(key, s, modelForStream(s, config.namespaceLayout), await formats.converterFor(s), workDir, i));
     }
     const tracker = new StateTracker();
     const manifests = new ManifestWriter(store, config, transfer, deps.now);
@@ -173,8 +174,10 @@ export async function writeCommand(
         await live.consume(input);
         live.finishAll();
         await committer.idle();
-        // All at once: against a slow or failing S3 each write may spend the SDK's retries.
-        await Promise.all([...sinks.values()].map((sink) => writeFinal(sink, statusAtEnd(sink))));
+        // A bounded number at once (not a burst of one PUT per stream, which queues past the
+        // client's connection timeout on a slow store), but in parallel: against a slow or failing
+        // S3 each write may spend the SDK's retries.
+        await forEachBounded(sinks.values(), SMALL_WRITES_AT_ONCE, (sink) => writeFinal(sink, statusAtEnd(sink)));
         live.echoReady();
       };
       if ((await sigterm.within(finishAtEnd())) === GRACE_OVER) {
@@ -194,9 +197,9 @@ export async function writeCommand(
         // final manifests are written after them, from the complete file lists.
         await committer.settled();
         live.echoReady();
-        // All at once: when S3 is failing, each write spends the SDK's retries (up to ~25 s);
-        // one after the other they would outlast the SIGTERM grace period.
-        await Promise.all([...sinks.values()].map((sink) => writeFinal(sink, 'incomplete').catch(() => undefined)));
+        // In parallel, a bounded number at once: when S3 is failing, each write spends the SDK's
+        // retries (up to ~25 s); one after the other they would outlast the SIGTERM grace period.
+        await forEachBounded(sinks.values(), SMALL_WRITES_AT_ONCE, (sink) => writeFinal(sink, 'incomplete').catch(() => undefined));
       })();
       await sigterm.within(finishing);
     }
@@ -262,7 +265,11 @@ export function runWrite(configPath: string, catalogPath: string, out: MessageWr
       now: Date.now,
       graceMs: SIGTERM_GRACE_MS,
       onSigterm: (handler) => {
-        process.once('SIGTERM', handler);
+        // `on`, not `once`: a second SIGTERM during the grace period must change nothing. With
+        // `once` the handler is gone after the first, and the next SIGTERM kills the process at
+        // once (Node's default action): no TRACE, multipart uploads left open. Sigterm.arrive
+        // ignores the repeats.
+        process.on('SIGTERM', handler);
         return () => process.off('SIGTERM', handler);
       },
     },

@@ -6,7 +6,8 @@
 //   40%  DuckDB: its memory_limit, and the threads that fit in it (one conversion at a time);
 //   30%  uploads: parts in flight (files uploading at once × parts each);
 //   15%  spool buffers: lines on their way to each stream's spool file;
-//   15%  the rest: line batches, the largest record in flight, manifests, JS objects.
+//    5%  held checkpoints: STATEs waiting for their files (raw text and per-stream watermarks);
+//   10%  the rest: line batches, the largest record in flight, manifests, JS objects.
 // A conversion that needs more than DuckDB's share (a record of many MiB) gets it while it runs
 // (formats/converter.ts, engineBytesFor).
 
@@ -25,6 +26,9 @@ export const UPLOAD_PART_BYTES = DEFAULT_PART_SIZE;
  * 100 MB memory_limit, on two in 200 MB but not in 150 MB), with a margin.
  */
 export const ENGINE_BYTES_PER_THREAD = 160 * MiB;
+
+/** Held checkpoints' share of the memory budget (taken from what was "the rest"). */
+export const HELD_STATES_SHARE = 0.05;
 
 /** Files uploading at once, at most: more buys no throughput from one process. */
 const MAX_PARALLEL_UPLOADS = 4;
@@ -81,6 +85,7 @@ export function resourcePlan(config: Config, cores = availableParallelism(), str
       spoolBudgetBytes: Math.floor(disk * 0.45),
       backlogBudgetBytes: Math.floor(disk * 0.45),
       spoolMemoryBytes,
+      heldStatesBytes: Math.floor(memory * HELD_STATES_SHARE),
     }),
   };
 }

@@ -21,6 +21,11 @@ export interface SessionLimits {
   backlogBudgetBytes: number;
   /** The reader waits while a spool holds more than this in memory. */
   spoolMemoryBytes: number;
+  /**
+   * Held checkpoints' share of the memory budget (their raw text and watermarks): when they
+   * reach it, the files they wait on are cut, and the reader waits while they stay above it.
+   */
+  heldStatesBytes: number;
 }
 
 export interface SessionDeps {
@@ -56,6 +61,10 @@ export class WriteSession {
   private openSpoolBytes = 0;
   /** Checks each RECORD line and encodes what is spooled for it (src/formats/spool-line.ts). */
   private readonly scanner: RecordScanner;
+  /** Weight of the states received since the last cut for the held states' bound. */
+  private heldSinceCut = 0;
+  /** Readers waiting for held states to be released (woken at each echo and tick). */
+  private stateWaiters: (() => void)[] = [];
 
   constructor(private readonly d: SessionDeps) {
     this.scanner = createRecordScanner(
@@ -84,8 +93,14 @@ export class WriteSession {
   }
 
   private async backpressure(): Promise<void> {
-    const { committer, limits } = this.d;
+    const { committer, limits, tracker } = this.d;
     if (committer.backlogBytes > limits.backlogBudgetBytes) await committer.waitForRoom(limits.backlogBudgetBytes);
+    // Held checkpoints above their share: their files are on their way (onState cut them); the
+    // reader waits until enough of them are echoed. Every state that stays held is covered by
+    // work already submitted, or weighs less than half the share (see boundHeldStates).
+    while (tracker.heldBytes > limits.heldStatesBytes && !committer.failed) {
+      await new Promise<void>((res) => this.stateWaiters.push(res));
+    }
     for (const sink of this.d.sinks.values()) {
       if (sink.spool && sink.spool.bufferedBytes > limits.spoolMemoryBytes) await sink.spool.drained();
     }
@@ -98,7 +113,7 @@ export class WriteSession {
     const { lineNo } = line;
     const bytes = line.bytes ?? Buffer.from(line.text, 'utf8');
     const scanned = this.scanner.scan(bytes);
-    if (scanned) return this.takeRecord(scanned.stream, scanned.namespace, scanned.spoolLine, lineNo);
+    if (scanned) return this.takeRecord(scanned.stream, scanned.namespace, scanned.spoolLine, lineNo, bytes.length);
     const text = line.text;
     let msg: unknown;
     try {
@@ -162,11 +177,14 @@ export class WriteSession {
     // (Unreachable while the scanner takes every RECORD checked above; spooled only as its encoding.)
     const scanned = this.scanner.scan(bytes);
     if (!scanned) throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} could not be read.`, { stream: ref });
-    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, scanned.spoolLine, lineNo);
+    this.takeRecord(stream, typeof namespace === 'string' ? namespace : undefined, scanned.spoolLine, lineNo, bytes.length);
   }
 
-  /** Appends a RECORD's spool line (the scanner's encoding) to its stream's open spool. */
-  private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number): void {
+  /**
+   * Appends a RECORD's spool line (the scanner's encoding) to its stream's open spool;
+   * `receivedBytes` is the RECORD message's length as received (for committedBytesCount).
+   */
+  private takeRecord(stream: string, namespace: string | undefined, bytes: Buffer, lineNo: number, receivedBytes: number): void {
     const sink = this.sinkFor(stream, namespace);
     if (!sink) {
       const ref = { name: stream, ...(namespace !== undefined ? { namespace } : {}) };
@@ -175,7 +193,7 @@ export class WriteSession {
         { stream: ref },
       );
     }
-    const index = this.d.tracker.onRecord(sink.key);
+    const index = this.d.tracker.onRecord(sink.key, receivedBytes);
     const spool = sink.openSpool(index);
     const before = spool.bytes;
     spool.append(bytes);
@@ -205,12 +223,27 @@ export class WriteSession {
     } else {
       throw new ConfigError(`Input line ${lineNo}: STATE of unknown type ${JSON.stringify(state.type)}.`);
     }
-    this.d.tracker.onState(text, lineNo, kind, key, this.d.now());
+    const held = this.d.tracker.onState(text, lineNo, kind, key, this.d.now());
     for (const sink of covered) {
       sink.markBoundary();
       if (sink.due) this.cut(sink, 'size');
     }
+    this.heldSinceCut += held.weight;
+    this.boundHeldStates();
     this.echoReady();
+  }
+
+  /**
+   * Held checkpoints count in the memory budget (docs/operations.md): once they reach their share,
+   * every file they wait on is cut at its latest state boundary, so that they can be echoed and
+   * released. Not again before the states received since weigh half the share: a cut for each
+   * state of a batch would make files of a few records each.
+   */
+  private boundHeldStates(): void {
+    const { tracker, limits } = this.d;
+    if (tracker.heldBytes <= limits.heldStatesBytes || this.heldSinceCut < limits.heldStatesBytes / 2) return;
+    this.heldSinceCut = 0;
+    this.finishNeeded(tracker.neededByHeld(), 'states', true);
   }
 
   private onTrace(trace: unknown): void {
@@ -242,6 +275,11 @@ export class WriteSession {
   echoReady(): void {
     const ready = this.d.tracker.takeReady();
     if (ready.length) this.d.echo(ready);
+    if (ready.length || this.d.committer.failed) this.wakeStateWaiters();
+  }
+
+  private wakeStateWaiters(): void {
+    for (const w of this.stateWaiters.splice(0)) w();
   }
 
   /**
@@ -252,6 +290,8 @@ export class WriteSession {
   onTick(): void {
     const overdue = this.d.tracker.neededByHeld(this.d.now() - this.d.limits.flushIntervalMs);
     this.finishNeeded(overdue, 'timer', true);
+    // a reader waiting for held states looks again (and notices a failure)
+    this.wakeStateWaiters();
   }
 
   /**

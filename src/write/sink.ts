@@ -19,7 +19,7 @@ export interface FileJob {
   reason: CutReason;
 }
 
-export type CutReason = 'size' | 'hard-size' | 'timer' | 'budget' | 'end' | 'failure';
+export type CutReason = 'size' | 'hard-size' | 'timer' | 'budget' | 'states' | 'end' | 'failure';
 
 export class StreamSink {
   spool: Spool | undefined;

@@ -1,6 +1,7 @@
-// Splices `destinationStats.recordCount` into a STATE message's raw text without a JSON round
-// trip (DESIGN §5.1): cursors can be big integers that JSON.parse would round, so everything but
-// the one spliced member stays byte-for-byte as received.
+// Splices `destinationStats.recordCount` (and Airbyte's `committedRecordsCount` and
+// `committedBytesCount`) into a STATE message's raw text without a JSON round trip (DESIGN §5.1):
+// cursors can be big integers that JSON.parse would round, so everything but the spliced members
+// stays byte-for-byte as received.
 
 /** Index just past the JSON string that starts at `i` (which holds the opening quote). */
 function skipString(text: string, i: number): number {
@@ -103,4 +104,35 @@ export function spliceRecordCount(rawLine: string, count: number): string {
   if (rc) return `${rawLine.slice(0, rc.valueStart)}${value}${rawLine.slice(rc.valueEnd)}`;
   const empty = statMembers.members.length === 0;
   return `${rawLine.slice(0, statMembers.close)}${empty ? '' : ','}"recordCount":${value}${rawLine.slice(statMembers.close)}`;
+}
+
+/** Sets (replaces or appends) the member `key` of the `state` object to the JSON text `value`. */
+function spliceStateMember(rawLine: string, key: string, value: string): string {
+  const root = skipWhitespace(rawLine, 0);
+  const top = membersOf(rawLine, root);
+  const state = top.members.find((m) => m.key === 'state');
+  if (!state || rawLine[state.valueStart] !== '{') throw new Error('STATE message without a state object');
+  const inner = membersOf(rawLine, state.valueStart);
+  const existing = inner.members.find((m) => m.key === key);
+  if (existing) return `${rawLine.slice(0, existing.valueStart)}${value}${rawLine.slice(existing.valueEnd)}`;
+  const empty = inner.members.length === 0;
+  return `${rawLine.slice(0, inner.close)}${empty ? '' : ','}${JSON.stringify(key)}:${value}${rawLine.slice(inner.close)}`;
+}
+
+/** What an echoed state says was committed since the previous echoed state it counts from. */
+export interface CommittedCounts {
+  records: number;
+  /** Bytes of those records' RECORD messages, as received (each line without its newline). */
+  bytes: number;
+}
+
+/**
+ * The raw STATE line as echoed: `destinationStats.recordCount`, and beside it, as additional
+ * properties of the state message (where Airbyte's bulk CDK puts them, and the platform's
+ * bookkeeping reads them), the integers `committedRecordsCount` and `committedBytesCount`.
+ */
+export function spliceCommittedCounts(rawLine: string, counts: CommittedCounts): string {
+  let line = spliceRecordCount(rawLine, counts.records);
+  line = spliceStateMember(line, 'committedRecordsCount', String(counts.records));
+  return spliceStateMember(line, 'committedBytesCount', String(counts.bytes));
 }

@@ -66,7 +66,7 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
     sinks,
     tracker,
     committer,
-    limits: { targetFileBytes: 1 << 30, flushIntervalMs: 300_000, spoolBudgetBytes: 1 << 30, backlogBudgetBytes: 1 << 30, spoolMemoryBytes: 1 << 20, ...limits },
+    limits: { targetFileBytes: 1 << 30, flushIntervalMs: 300_000, spoolBudgetBytes: 1 << 30, backlogBudgetBytes: 1 << 30, spoolMemoryBytes: 1 << 20, heldStatesBytes: 1 << 30, ...limits },
     now: () => clock,
     echo: (l) => {
       for (const line of l) listedAtEcho.push(new Map(listed));
@@ -106,6 +106,27 @@ describe('WriteSession', () => {
     expect(h.listedBeforeUpload).toEqual([]);
     expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);
     expect(storedRecords(h.store, 'b/')).toEqual([0]);
+  });
+
+  it('cuts the files held states wait on when they reach their memory share, and the reader waits while they stay above it', async () => {
+    const h = harness(['a', 'b'], { heldStatesBytes: 20_000 });
+    const big = (n: number) => `{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"n":${n},"pad":"${'x'.repeat(2000)}"},"stream_states":[]}}}`;
+    const lines: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      lines.push(record(i % 2 ? 'a' : 'b', i));
+      if (i % 4 === 3) lines.push(big(i));
+    }
+    // consume() applies the backpressure: the reader waits while held states stay above their share
+    await h.session.consume(h.feed(lines));
+    const statesCuts = h.cuts.filter((c) => c.reason === 'states');
+    expect(statesCuts.length).toBeGreaterThan(4);
+    // each cut serves several states (half the share at least), not one file per state
+    expect(statesCuts.length).toBeLessThan(2 * (100 / 4));
+    expect(h.echoed.length).toBeGreaterThan(50); // echoed while reading, before the end of input
+    h.session.finishAll();
+    await h.committer.idle();
+    expect(h.echoed).toHaveLength(100);
+    expect(h.tracker.heldBytes).toBe(0);
   });
 
   it('cuts a due file at the next state boundary of its stream, so each file ends at a state', async () => {

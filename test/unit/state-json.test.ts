@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spliceRecordCount } from '../../src/write/state-json.js';
+import { spliceCommittedCounts, spliceRecordCount } from '../../src/write/state-json.js';
 
 describe('spliceRecordCount', () => {
   const cases: [string, string, number, string][] = [
@@ -54,5 +54,21 @@ describe('spliceRecordCount', () => {
 
   it('rejects a STATE message without a state object', () => {
     expect(() => spliceRecordCount('{"type":"STATE","state":[1]}', 1)).toThrow(/state object/);
+  });
+});
+
+describe('spliceCommittedCounts', () => {
+  it('sets destinationStats.recordCount and, beside it, the integers committedRecordsCount and committedBytesCount', () => {
+    const raw = '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":123456789012345678901234567890}}}}';
+    expect(spliceCommittedCounts(raw, { records: 3, bytes: 420 })).toBe(
+      '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":123456789012345678901234567890}},"destinationStats":{"recordCount":3.0},"committedRecordsCount":3,"committedBytesCount":420}}',
+    );
+  });
+
+  it('replaces counts the source already put there', () => {
+    const raw = '{"type":"STATE","state":{"committedBytesCount":1,"type":"GLOBAL","committedRecordsCount":9}}';
+    expect(spliceCommittedCounts(raw, { records: 0, bytes: 0 })).toBe(
+      '{"type":"STATE","state":{"committedBytesCount":0,"type":"GLOBAL","committedRecordsCount":0,"destinationStats":{"recordCount":0.0}}}',
+    );
   });
 });

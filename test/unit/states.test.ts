@@ -116,3 +116,36 @@ describe('StateTracker', () => {
     expect(() => t.onCommitted('a', 1)).toThrow(/backwards/);
   });
 });
+
+describe('StateTracker committed counts', () => {
+  const parsed = (line: string) => JSON.parse(line).state as Record<string, any>;
+  it('echoes committedRecordsCount and committedBytesCount with the counting rules of recordCount', () => {
+    const t = new StateTracker();
+    t.onRecord('a', 10);
+    t.onRecord('b', 20);
+    t.onState(streamState('a', 1), 3, 'STREAM', 'a', 0);
+    t.onRecord('a', 11);
+    t.onState(globalState(1), 5, 'GLOBAL', undefined, 0);
+    t.onRecord('a', 12);
+    t.onState(streamState('a', 2), 7, 'STREAM', 'a', 0);
+    t.onCommitted('a', 3);
+    t.onCommitted('b', 1);
+    const ready = t.takeReady().map(parsed);
+    expect(ready.map((s) => [s.destinationStats.recordCount, s.committedRecordsCount, s.committedBytesCount])).toEqual([
+      [1, 1, 10], // a's records before it
+      [3, 3, 41], // every record since the start
+      [1, 1, 12], // a's records since the GLOBAL state
+    ]);
+  });
+
+  it('knows what its held states weigh, and frees it when they are echoed', () => {
+    const t = new StateTracker();
+    for (let s = 0; s < 100; s++) t.onRecord(`s${s}`, 10);
+    t.onState(globalState(1), 101, 'GLOBAL', undefined, 0);
+    // the raw text and a watermark (and a byte mark) per stream
+    expect(t.heldBytes).toBeGreaterThan(2 * globalState(1).length + 100 * 2 * 50);
+    for (let s = 0; s < 100; s++) t.onCommitted(`s${s}`, 1);
+    expect(t.takeReady()).toHaveLength(1);
+    expect(t.heldBytes).toBe(0);
+  });
+});
