@@ -4,6 +4,8 @@
 //   node scripts/bench/run.mjs [--size-mb 512] [--records 500000] [--streams 20] [--reps 3]
 //       [--cases single,multi] [--variants floor,duckdb,parquet-s3,parquet-sink,csv-s3,jsonl-s3]
 //       [--label default] [--write-docs] [--profile DIR] [--tmp DIR] [--config JSON] [--main PATH]
+//   --cases conversion: the conversion alone on issue 12's shapes (scripts/bench/conversion.mjs,
+//       which takes the rest of the arguments: --records, --shapes, --formats, ...)
 //   --config: extra connector config fields; --main: another build of the connector (to compare)
 //
 // S3: S3_TEST_ENDPOINT (+ S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KEY) when set, else a radosgw of
@@ -62,6 +64,12 @@ function parseArgs(argv) {
       case '--help':
         console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 12).join('\n'));
         process.exit(0);
+        break;
+      case '--shapes':
+      case '--formats':
+      case '--wide-records':
+      case '--deep-limit-s':
+        next(); // the conversion bench's (scripts/bench/conversion.mjs)
         break;
       default:
         throw new Error(`unknown argument ${a}`);
@@ -339,8 +347,22 @@ function log(message) {
 
 // ---------------------------------------------------------------------------------------------
 
+/** `--cases conversion`: the conversion bench, in its own process, with the same arguments. */
+function runConversionBench() {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/bench/conversion.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`conversion bench exited ${code}`))));
+  });
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.cases.includes('conversion')) {
+    await runConversionBench();
+    opts.cases = opts.cases.filter((c) => c !== 'conversion');
+    if (opts.cases.length === 0) return;
+  }
   if (!existsSync(MAIN)) throw new Error('dist/main.js is missing: run `npm run build` first (npm run bench does)');
   const workDir = mkdtempSync(join(opts.tmp, 'dse-bench-'));
   const needsS3 = opts.variants.some((v) => v.endsWith('-s3'));
