@@ -2,7 +2,8 @@
 // to radosgw, downloaded, and read back exactly — by DuckDB with the manifest's column types, and
 // for Parquet also by hyparquet (an independent reader). The manifest's column types, and the
 // Parquet file's own, are compared with the types the matrix expects. Beside the matrix, a stream
-// whose schema declares no columns goes the same way.
+// whose schema declares no columns goes the same way, and so does a stream of reported cases
+// (CASES: issue 10 items 1 and 9, issue 11 items 3 and 5).
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,40 @@ function duckReader(path: string, format: Record<string, string>, columns: { nam
 const EMPTY_DATAS = ['{"a":1,"b":{"c":[true]}}', '{}', '{"big":123456789012345678901234567890}', '{"s":"x\\ud800"}'];
 const EMPTY_EXTRAS = ['{"a":1,"b":{"c":[true]}}', null, '{"big":123456789012345678901234567890}', '{"s":"x\uFFFD"}'];
 
+/**
+ * Reported cases, in one stream so that their rows share a file (and DuckDB's chunks):
+ * - issue 10.1: a timestamp without offset after one with a zone name is still read as UTC;
+ * - issue 10.9: free-form values whose keys collide when case is folded stay readable by
+ *   DuckDB's read_json in JSONL;
+ * - issue 11.3: a plain `format: time` keeps times with and without an offset;
+ * - issue 11.5: integers beyond int64 and numbers beyond double are NULLED with Airbyte's
+ *   DESTINATION_FIELD_SIZE_LIMITATION; values of the wrong shape with DESTINATION_SERIALIZATION_ERROR.
+ */
+const CASES_SCHEMA = {
+  id: { type: 'integer' },
+  ts: { type: 'string', format: 'date-time' },
+  tsw: { type: 'string', format: 'date-time' },
+  t_plain: { type: 'string', format: 'time' },
+  big: { type: 'integer' },
+  num: { type: 'number' },
+  free: {},
+  clash: { type: 'object', properties: { a: { type: 'integer' }, A: { type: 'integer' } } },
+};
+const CASES_DATAS = [
+  '{"id":1,"ts":"2022-01-23T01:23:45 America/New_York","tsw":"2022-01-23T01:23:45 Asia/Tokyo","t_plain":"10:30:00Z","big":9223372036854775808,"num":1e400,"free":{"a":1,"A":2},"clash":{"a":1,"A":2}}',
+  '{"id":2,"ts":"2022-01-23T01:23:45","tsw":"2022-06-01","t_plain":"15:45:30+02:00","free":[{"b":{"c":1,"C":2}}]}',
+  '{"id":3,"ts":"2022-01-23T01:23:45.5","tsw":"2022-01-23 01:23:45","t_plain":"10:30:00","big":-9223372036854775809,"free":{"x":1}}',
+  '{"id":4,"t_plain":"25:00:00","big":1.5,"num":"1.5"}',
+];
+const FIELD_SIZE = 'DESTINATION_FIELD_SIZE_LIMITATION';
+const SERIALIZATION = 'DESTINATION_SERIALIZATION_ERROR';
+const CASES_EXPECTED = [
+  { id: 1, ts: '2022-01-23T06:23:45.000Z', tsw: '2022-01-22T16:23:45.000Z', t_plain: '10:30:00Z', changes: [['big', FIELD_SIZE], ['num', FIELD_SIZE]] },
+  { id: 2, ts: '2022-01-23T01:23:45.000Z', tsw: '2022-06-01T00:00:00.000Z', t_plain: '15:45:30+02:00', changes: [] },
+  { id: 3, ts: '2022-01-23T01:23:45.500Z', tsw: '2022-01-23T01:23:45.000Z', t_plain: '10:30:00', changes: [['big', FIELD_SIZE]] },
+  { id: 4, ts: null, tsw: null, t_plain: null, changes: [['t_plain', SERIALIZATION], ['big', SERIALIZATION], ['num', SERIALIZATION]] },
+];
+
 /** Name → type of a manifest's (or a file's) columns. */
 const typeMap = (columns: { name: string; type: string }[]): Record<string, string> => Object.fromEntries(columns.map((c) => [c.name, c.type]));
 
@@ -76,13 +111,19 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
     const streams = [
       { name: 'matrix', namespace: 'public', properties: MATRIX_SCHEMA.properties, generationId: GENERATION_ID },
       { name: 'empty', namespace: 'public', properties: {}, generationId: GENERATION_ID },
+      { name: 'cases', namespace: 'public', properties: CASES_SCHEMA, generationId: GENERATION_ID },
     ];
     const cat = tempJson('catalog.json', catalog(streams, SYNC_ID));
     const empty = EMPTY_DATAS.map((d) => `{"type":"RECORD","record":{"stream":"empty","namespace":"public","data":${d},"emitted_at":1700000000123}}`);
-    const input = [...MATRIX_RECORDS.map((r) => r.line), ...empty, streamStateLine('matrix', 'end', 'public'), streamStateLine('empty', 'end', 'public'), ...streams.map((s) => streamStatusLine(s.name, 'COMPLETE', s.namespace))].join('\n') + '\n';
+    const cases = CASES_DATAS.map((d) => `{"type":"RECORD","record":{"stream":"cases","namespace":"public","data":${d},"emitted_at":1700000000123}}`);
+    const states = ['matrix', 'empty', 'cases'].map((n) => streamStateLine(n, 'end', 'public'));
+    const statuses = streams.map((s) => streamStatusLine(s.name, 'COMPLETE', s.namespace));
+    const input = [...MATRIX_RECORDS.map((r) => r.line), ...empty, ...cases, ...states, ...statuses].join('
+') + '
+';
     const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: input });
     expect(res.code, res.stderr + res.lines.join('\n')).toBe(0);
-    expect(res.messages.filter((m) => m.type === 'STATE')).toHaveLength(2);
+    expect(res.messages.filter((m) => m.type === 'STATE')).toHaveLength(3);
     for (const manifest of await manifests(bucket)) {
       expect(manifest.files).toHaveLength(1);
       const key: string = manifest.files[0].key;
@@ -91,7 +132,7 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
       await writeFile(path, await getObject(bucket, key));
       written[manifest.stream.name] = { manifest, path };
     }
-    expect(Object.keys(written).sort()).toEqual(['empty', 'matrix']);
+    expect(Object.keys(written).sort()).toEqual(['cases', 'empty', 'matrix']);
     expect(written.matrix!.manifest.record_count).toBe(MATRIX_RECORDS.length);
     expect(written.empty!.manifest.record_count).toBe(EMPTY_DATAS.length);
   });
@@ -134,6 +175,38 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
       const { rows } = await hyparquetRead(written.matrix!.path);
       const canon = rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, canonFromHyparquet(ALL_TYPES[k]!, v)])));
       expectMatrixRows(canon, 'hyparquet', SYNC_ID, GENERATION_ID);
+    });
+  }
+
+  it('reads each timestamp on its own, keeps plain times with and without offsets, and gives Airbyte\'s reasons (issues 10.1, 11.3, 11.5)', async () => {
+    const { manifest, path } = written.cases!;
+    const reader = await connection.runAndReadAll(
+      `SELECT id, epoch_ms(CAST(ts AS TIMESTAMPTZ)) AS ts, epoch_ms(CAST(tsw AS TIMESTAMPTZ)) AS tsw, CAST(t_plain AS VARCHAR) AS t_plain, ` +
+        `CAST(big AS VARCHAR) AS big, CAST(num AS VARCHAR) AS num, CAST(_airbyte_meta AS JSON)::VARCHAR AS meta FROM (${duckReader(path, format, manifest.columns)}) ORDER BY id`,
+    );
+    const rows = (reader.getRowObjectsJS() as Record<string, unknown>[]).map((r) => ({
+      id: Number(r.id),
+      ts: r.ts === null ? null : new Date(Number(r.ts)).toISOString(),
+      tsw: r.tsw === null ? null : new Date(Number(r.tsw)).toISOString(),
+      t_plain: r.t_plain,
+      changes: (JSON.parse(r.meta as string) as { changes: { field: string; reason: string }[] }).changes.map((c) => [c.field, c.reason]),
+    }));
+    expect(rows).toEqual(CASES_EXPECTED);
+    expect(manifest.columns.find((c: { name: string }) => c.name === 't_plain').type).toBe('VARCHAR');
+  });
+
+  if (format.format_type === 'jsonl') {
+    it('writes JSONL that DuckDB\'s read_json reads as the docs say, whatever keys free-form values hold (issue 10.9)', async () => {
+      const { path } = written.cases!;
+      // The reader of docs/reading.md, with its own detection of the columns.
+      const reader = await connection.runAndReadAll(`SELECT id, CAST(free AS VARCHAR) AS free, CAST(clash AS VARCHAR) AS clash FROM read_json(${quoteLiteral(path)}) ORDER BY id`);
+      const rows = reader.getRowObjectsJS() as { id: bigint; free: string | null; clash: string | null }[];
+      expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4]);
+      // Values whose keys collide by case are their JSON text (a JSON string), as Parquet keeps them.
+      const text = (x: string | null): unknown => (x !== null && x.startsWith('"') ? JSON.parse(x) : x);
+      expect(text(rows[0]!.free)).toBe('{"a":1,"A":2}');
+      expect(text(rows[0]!.clash)).toBe('{"a":1,"A":2}');
+      expect(text(rows[1]!.free)).toBe('[{"b":{"c":1,"C":2}}]');
     });
   }
 });

@@ -5,6 +5,8 @@
 //       [--cases single,multi,spec,small,tables] [--tables 1000]
 //       [--variants floor,duckdb,parquet-s3,parquet-sink,csv-s3,jsonl-s3]
 //       [--label default] [--write-docs] [--profile DIR] [--tmp DIR] [--config JSON] [--main PATH]
+//   --cases conversion: the conversion alone on issue 12's shapes (scripts/bench/conversion.mjs,
+//       which takes the rest of the arguments: --records, --shapes, --formats, ...)
 //   --config: extra connector config fields; --main: another build of the connector (to compare)
 //   The small-sync cases (issue 13's targets): spec (its time beside a bare `node -e ''`), small
 //   (10 streams x 1,000 records), tables (--tables tables x 100 records, one table after another);
@@ -68,6 +70,12 @@ function parseArgs(argv) {
       case '--help':
         console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 12).join('\n'));
         process.exit(0);
+        break;
+      case '--shapes':
+      case '--formats':
+      case '--wide-records':
+      case '--deep-limit-s':
+        next(); // the conversion bench's (scripts/bench/conversion.mjs)
         break;
       default:
         throw new Error(`unknown argument ${a}`);
@@ -369,8 +377,22 @@ async function specCase(opts, workDir) {
 
 // ---------------------------------------------------------------------------------------------
 
+/** `--cases conversion`: the conversion bench, in its own process, with the same arguments. */
+function runConversionBench() {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/bench/conversion.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`conversion bench exited ${code}`))));
+  });
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.cases.includes('conversion')) {
+    await runConversionBench();
+    opts.cases = opts.cases.filter((c) => c !== 'conversion');
+    if (opts.cases.length === 0) return;
+  }
   if (!existsSync(MAIN)) throw new Error('dist/main.js is missing: run `npm run build` first (npm run bench does)');
   const workDir = mkdtempSync(join(opts.tmp, 'dse-bench-'));
   const needsS3 = opts.variants.some((v) => v.endsWith('-s3'));

@@ -23,7 +23,9 @@ import {
   isoDate,
   isoTimestamp,
   isNested,
+  jsonlJson,
   keysDeclared,
+  misfitReason,
   parseNested,
   rawShape,
   renderJson,
@@ -171,10 +173,14 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
   // A scalar that does not fit is already NULL; only nested values need dropping as a whole.
   const typed = (c: ColumnSql, i: number): string => (isNested(cols[i]!.type) ? `CASE WHEN ${c.fits} THEN ${c.value} END` : c.value);
   const sourceChanges = `CASE WHEN __m IS NULL THEN NULL ELSE TRY_CAST(json_extract(__m, '$.changes') AS ${CHANGE_TYPE}[]) END`;
-  const checked = cols.map((c, i) => ({ name: c.name, fits: sql[i]!.fits })).filter((c): c is { name: string; fits: string } => c.fits !== null);
+  // Scalars give Airbyte's reason for their misfit; a nested value dropped as a whole is a
+  // serialization error.
+  const checked = cols
+    .map((c, i) => ({ name: c.name, fits: sql[i]!.fits, reason: isNested(c.type) ? quoteLiteral('DESTINATION_SERIALIZATION_ERROR') : misfitReason(c.type, sql[i]!.raw) }))
+    .filter((c): c is { name: string; fits: string; reason: string } => c.fits !== null);
   const nulledChanges = checked.length
     ? `CASE WHEN ${checked.map((c) => c.fits).join(' AND ')} THEN []::${CHANGE_TYPE}[] ELSE list_filter([${checked
-        .map((c) => `CASE WHEN NOT ${c.fits} THEN {'field': ${quoteLiteral(c.name)}, 'change': 'NULLED', 'reason': 'DESTINATION_SERIALIZATION_ERROR'} END`)
+        .map((c) => `CASE WHEN NOT ${c.fits} THEN {'field': ${quoteLiteral(c.name)}, 'change': 'NULLED', 'reason': ${c.reason}} END`)
         .join(', ')}], lambda x: x IS NOT NULL) END`
     : `[]::${CHANGE_TYPE}[]`;
   const changes = `list_concat(COALESCE(${sourceChanges}, []::${CHANGE_TYPE}[]), ${nulledChanges})`;
@@ -197,7 +203,7 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
     `CAST(${int(input.generationId)} AS BIGINT) AS _airbyte_generation_id`,
     `${format === 'csv' ? 'CAST(to_json(__meta) AS VARCHAR)' : '__meta'} AS _airbyte_meta`,
     ...cols.map((c, i) => `${render(format, c.type, `__t${i}`)} AS ${quoteIdent(c.name)}`),
-    `${format === 'jsonl' ? 'CAST(__extras AS JSON)' : '__extras'} AS ${ADDITIONAL_PROPERTIES_COLUMN}`,
+    `${format === 'jsonl' ? jsonlJson('__extras') : '__extras'} AS ${ADDITIONAL_PROPERTIES_COLUMN}`,
   ];
   return `SELECT ${select.join(', ')} FROM (SELECT ${inner.join(', ')} FROM (${converted}))`;
 }
@@ -214,10 +220,10 @@ function render(format: Format['type'], type: ValueType, v: string): string {
     case 'number':
       return format === 'csv' ? doubleText(v) : renderJson(type, v);
     case 'json':
-      return format === 'jsonl' ? `CAST(${v} AS JSON)` : v;
+      return format === 'jsonl' ? jsonlJson(v) : v;
     case 'struct':
     case 'list': {
-      const json = renderJson(type, v);
+      const json = renderJson(type, v, 0, format === 'jsonl');
       return format === 'csv' ? `CAST(${json} AS VARCHAR)` : json;
     }
     default:

@@ -28,6 +28,8 @@ export type ScalarKind =
   /** Validated time of day, written as its ISO-8601 text. */
   | 'time'
   | 'timetz'
+  /** A plain `format: time`: a time of day with or without an offset (as Airbyte's CDK reads it), as its text. */
+  | 'time_or_timetz'
   /** Any JSON value, written as JSON text. */
   | 'json';
 
@@ -78,7 +80,7 @@ const WELL_KNOWN: Record<string, ScalarType> = {
 };
 
 /** Kinds whose values are strings in JSON: a union of them is a plain string column. */
-const TEXT_KINDS: ReadonlySet<string> = new Set<ScalarKind>(['string', 'binary', 'timestamptz', 'timestamp', 'date', 'time', 'timetz']);
+const TEXT_KINDS: ReadonlySet<string> = new Set<ScalarKind>(['string', 'binary', 'timestamptz', 'timestamp', 'date', 'time', 'timetz', 'time_or_timetz']);
 
 const JSON_TYPE: ValueType = { kind: 'json' };
 
@@ -211,7 +213,9 @@ function stringKind(schema: Schema, airbyteType: string | undefined): ScalarKind
     case 'date':
       return 'date';
     case 'time':
-      return 'time';
+      // Airbyte's CDK reads a plain `format: time` as a time with time zone, and sources send
+      // both forms under it: either is kept.
+      return 'time_or_timetz';
     default:
       break;
   }

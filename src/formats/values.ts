@@ -21,7 +21,7 @@
 import { INEXACT_VERDICT_SQL } from './spool-line.js';
 import { duckdbType, quoteIdent, quoteLiteral, type ScalarKind, type ScalarType, type ValueType } from './schema.js';
 
-const TEXT_SHAPED: ReadonlySet<ScalarKind> = new Set(['string', 'timestamptz', 'timestamp', 'date', 'time', 'timetz']);
+const TEXT_SHAPED: ReadonlySet<ScalarKind> = new Set(['string', 'timestamptz', 'timestamp', 'date', 'time', 'timetz', 'time_or_timetz']);
 /** 2^53: below it every integer is a double of its own. */
 const SAFE_INTEGER_BOUND = '9007199254740992';
 
@@ -77,9 +77,25 @@ function fixTimestamp(x: string): string {
   return `regexp_replace(${fixOffset(`upper(${x})`)}, '^([0-9]+-[0-9][0-9]-[0-9][0-9])[T ](.*) BC$', '\\1 (BC) \\2')`;
 }
 
+/**
+ * A TIMESTAMPTZ from text, each value on its own. DuckDB's ICU cast keeps the zone of the last
+ * value that named one ("... America/New_York") and reads later values without an offset in it
+ * (DuckDB 1.5: "2022-01-23T01:23:45" after a New York value came out 06:23:45Z). So only values
+ * that carry a zone or an offset take that cast (an offset is applied as written, whatever the
+ * cast's state); a value without either is read as a wall clock (the TIMESTAMP cast, which has no
+ * zone state) and taken as UTC by arithmetic. "Carries a zone or an offset": a '+', a '-' after
+ * the time's ':', or a last character that is not a digit (Z, a zone name, " BC" is rewritten
+ * before). The checks cost next to nothing (contains, LIKE without a regex, a one-byte compare).
+ */
+function castTimestamptz(x: string): string {
+  const zoned = `(contains(${x}, '+') OR ${x} LIKE '%:%-%' OR NOT (right(${x}, 1) BETWEEN '0' AND '9'))`;
+  return `(CASE WHEN ${zoned} THEN TRY_CAST(${x} AS TIMESTAMPTZ) ELSE make_timestamptz(epoch_us(TRY_CAST(${x} AS TIMESTAMP))) END)`;
+}
+
 /** A timestamp (TIMESTAMPTZ or TIMESTAMP); the rewrite only when the direct cast fails. */
-function castTimestamp(x: string, target: string): string {
-  return `COALESCE(TRY_CAST(${x} AS ${target}), TRY_CAST(${fixTimestamp(x)} AS ${target}))`;
+function castTimestamp(x: string, target: 'TIMESTAMPTZ' | 'TIMESTAMP'): string {
+  const cast = (v: string): string => (target === 'TIMESTAMPTZ' ? castTimestamptz(v) : `TRY_CAST(${v} AS TIMESTAMP)`);
+  return `COALESCE(${cast(x)}, ${cast(fixTimestamp(x))})`;
 }
 
 /** An integer from a JSON number's text: exact, or NULL (see the header on fractions and exponents). */
@@ -140,11 +156,37 @@ export function convertScalar(type: ScalarType, x: string): string {
       );
     case 'time':
     case 'timetz':
+    case 'time_or_timetz': {
       // Validated, then written as the source's own ISO-8601 text (Parquet TIME breaks older
       // Spark). The shape checks the ranges too: hours 00-23, offsets up to ±23:59.
       if (type.kind === 'time') return `(CASE WHEN regexp_full_match(${x}, '${TIME_SHAPE}') THEN ${x} END)`;
-      return `(CASE WHEN regexp_full_match(${x}, '${TIME_SHAPE}(?:[Zz]|[+-](?:[01]?[0-9]|2[0-3]):[0-5][0-9])') THEN ${x} END)`;
+      const offset = `(?:[Zz]|[+-](?:[01]?[0-9]|2[0-3]):[0-5][0-9])${type.kind === 'time_or_timetz' ? '?' : ''}`;
+      return `(CASE WHEN regexp_full_match(${x}, '${TIME_SHAPE}${offset}') THEN ${x} END)`;
+    }
   }
+}
+
+/** Airbyte's reasons for a NULLED change (AirbyteRecordMessageMetaChange.Reason). */
+export const FIELD_SIZE_LIMITATION = 'DESTINATION_FIELD_SIZE_LIMITATION';
+export const SERIALIZATION_ERROR = 'DESTINATION_SERIALIZATION_ERROR';
+
+/**
+ * The reason a raw scalar that did not fit was nulled, as Airbyte's CDK gives it: a number too
+ * large for the column's type (an integer beyond int64, a number beyond a double's range) is
+ * DESTINATION_FIELD_SIZE_LIMITATION; anything else (wrong type, shape or format) is
+ * DESTINATION_SERIALIZATION_ERROR. `raw` as for convertScalar.
+ */
+export function misfitReason(type: ValueType, raw: string): string {
+  const serialization = quoteLiteral(SERIALIZATION_ERROR);
+  if (type.kind !== 'integer' && type.kind !== 'number') return serialization;
+  const t = text(raw);
+  const d = `TRY_CAST(${t} AS DOUBLE)`;
+  // An integer token beyond int64 (its double is at least 2^63 in magnitude), or any number token
+  // beyond a double; a well-known Integer's or Number's digits (the only strings that can fail
+  // by size: other strings fail by shape).
+  const tooLarge = type.kind === 'integer' ? `abs(${d}) >= 9223372036854775808` : `isinf(${d})`;
+  const digits = type.strings ? ` OR (regexp_full_match(${t}, '"${type.kind === 'integer' ? INTEGER_TEXT : NUMBER_TEXT}"') AND ${type.kind === 'integer' ? 'true' : `isinf(TRY_CAST(${unquoted(t)} AS DOUBLE))`})` : '';
+  return `(CASE WHEN (NOT starts_with(${t}, '"') AND ${tooLarge})${digits} THEN ${quoteLiteral(FIELD_SIZE_LIMITATION)} ELSE ${serialization} END)`;
 }
 
 /** convertScalar for a type known not to be nested. */
@@ -269,11 +311,28 @@ export function doubleText(v: string): string {
   return `(CASE WHEN isnan(${v}) THEN 'NaN' WHEN ${v} = CAST('Infinity' AS DOUBLE) THEN 'Infinity' WHEN ${v} = CAST('-Infinity' AS DOUBLE) THEN '-Infinity' ELSE CAST(${v} AS VARCHAR) END)`;
 }
 
-/** A typed value rendered as a JSON value (type JSON), for CSV cells and JSONL fields. */
-export function renderJson(type: ValueType, v: string, depth = 0): string {
+/**
+ * JSON text (VARCHAR) as a JSONL value: embedded as it is, unless two of its keys differ only in
+ * case. Readers that fold case (DuckDB's read_json, Spark, Athena's JSON SerDe, BigQuery) refuse
+ * such an object ("Duplicate name"), and Parquet keeps such values as JSON text anyway: the value
+ * is then written as a JSON string holding its text. Keys are taken from DuckDB's serialisation
+ * (no white space, every key `"...":`), at every depth; keys of different objects count as one
+ * set, which errs on the side of a string. Values without an upper-case character skip the test.
+ */
+export function jsonlJson(v: string): string {
+  const keys = `regexp_extract_all(${v}, '"((?:[^"\\\\]|\\\\.)*)":', 1)`;
+  const collide = `list_transform([${keys}], lambda jks: len(list_distinct(list_transform(jks, lambda jk: lower(jk)))) < len(list_distinct(jks)))[1]`;
+  return `(CASE WHEN lower(${v}) <> ${v} AND ${collide} THEN to_json(${v}) ELSE CAST(${v} AS JSON) END)`;
+}
+
+/**
+ * A typed value rendered as a JSON value (type JSON), for CSV cells and JSONL fields; `jsonl`:
+ * JSON text values as jsonlJson writes them.
+ */
+export function renderJson(type: ValueType, v: string, depth = 0, jsonl = false): string {
   switch (type.kind) {
     case 'json':
-      return `CAST(${v} AS JSON)`;
+      return jsonl ? jsonlJson(v) : `CAST(${v} AS JSON)`;
     case 'number':
       return `(CASE WHEN isfinite(${v}) THEN to_json(${v}) WHEN ${v} IS NOT NULL THEN to_json(${doubleText(v)}) END)`;
     case 'timestamptz':
@@ -282,12 +341,12 @@ export function renderJson(type: ValueType, v: string, depth = 0): string {
     case 'date':
       return `to_json(${isoDate(v)})`;
     case 'struct': {
-      const members = type.fields.map((f) => `${quoteLiteral(f.name)}, ${renderJson(f.type, `${v}.${quoteIdent(f.name)}`, depth + 1)}`);
+      const members = type.fields.map((f) => `${quoteLiteral(f.name)}, ${renderJson(f.type, `${v}.${quoteIdent(f.name)}`, depth + 1, jsonl)}`);
       return `(CASE WHEN ${v} IS NOT NULL THEN json_object(${members.join(', ')}) END)`;
     }
     case 'list': {
       const e = `r${depth}`;
-      return `to_json(list_transform(${v}, lambda ${e}: ${renderJson(type.items, e, depth + 1)}))`;
+      return `to_json(list_transform(${v}, lambda ${e}: ${renderJson(type.items, e, depth + 1, jsonl)}))`;
     }
     default:
       return `to_json(${v})`;

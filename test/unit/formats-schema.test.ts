@@ -21,7 +21,7 @@ const TABLE: [string, unknown, ValueType, string][] = [
   ['timestamp_with_timezone', { type: 'string', format: 'date-time', airbyte_type: 'timestamp_with_timezone' }, { kind: 'timestamptz' }, 'TIMESTAMP WITH TIME ZONE'],
   ['timestamp_without_timezone', { type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' }, { kind: 'timestamp' }, 'TIMESTAMP'],
   ['date', { type: 'string', format: 'date' }, { kind: 'date' }, 'DATE'],
-  ['time', { type: 'string', format: 'time' }, { kind: 'time' }, 'VARCHAR'],
+  ['time (read as Airbyte\'s CDK does: with or without an offset)', { type: 'string', format: 'time' }, { kind: 'time_or_timetz' }, 'VARCHAR'],
   ['time_with_timezone', { type: 'string', format: 'time', airbyte_type: 'time_with_timezone' }, { kind: 'timetz' }, 'VARCHAR'],
   ['base64', { type: 'string', contentEncoding: 'base64' }, { kind: 'binary' }, 'VARCHAR'],
   ['v0 big_integer', { type: 'string', airbyte_type: 'big_integer' }, S, 'VARCHAR'],

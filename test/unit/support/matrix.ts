@@ -166,6 +166,8 @@ export interface MatrixRecord {
   values: Record<string, Canon>;
   /** Fields the converter must list as NULLED, in column order. */
   nulled: string[];
+  /** Those of `nulled` too large for their type: reason DESTINATION_FIELD_SIZE_LIMITATION (else DESTINATION_SERIALIZATION_ERROR). */
+  tooLarge?: string[];
   /** The source's own changes, kept first. */
   sourceChanges?: { field: string; change: string; reason: string }[];
   extras: Canon;
@@ -266,6 +268,7 @@ export const MATRIX_RECORDS: MatrixRecord[] = [
     ),
     values: { num: 1e39, ts: '1970-01-01T00:00:00.000000Z', ts_wk: '1969-12-31T23:59:59.999999Z', ts_ntz: '1900-01-01T00:00:00.000000', day: '1969-12-31' },
     nulled: ['int'],
+    tooLarge: ['int'],
     extras: null,
     extractedAt: '1970-01-01T00:00:00.000000Z',
   },
@@ -274,11 +277,12 @@ export const MATRIX_RECORDS: MatrixRecord[] = [
     line: line('{"id":6,"int":9223372036854775807,"num":1e400,"ts":"1969-12-31T23:59:59.999Z"}', -1),
     values: { int: '9223372036854775807', ts: '1969-12-31T23:59:59.999000Z' },
     nulled: ['num'],
+    tooLarge: ['num'],
     extras: null,
     extractedAt: '1969-12-31T23:59:59.999000Z',
   },
   { id: 7, line: line('{"id":7,"int":-9223372036854775808,"num":"NaN"}'), values: { int: '-9223372036854775808', num: 'NaN' }, nulled: [], extras: null, extractedAt: T0 },
-  { id: 8, line: line('{"id":8,"int":9223372036854775808,"num":"Infinity"}'), values: { num: 'Infinity' }, nulled: ['int'], extras: null, extractedAt: T0 },
+  { id: 8, line: line('{"id":8,"int":9223372036854775808,"num":"Infinity"}'), values: { num: 'Infinity' }, nulled: ['int'], tooLarge: ['int'], extras: null, extractedAt: T0 },
   { id: 9, line: line('{"id":9,"int":5.0,"num":-1e-7,"ints":[1e2,-0,7]}'), values: { int: '5', num: -1e-7, ints: ['100', '0', '7'] }, nulled: [], extras: null, extractedAt: T0 },
   { id: 10, line: line('{"id":10,"int":1.5,"num":"-Infinity","ints":[1,2.5]}'), values: { num: '-Infinity' }, nulled: ['int', 'ints'], extras: null, extractedAt: T0 },
   {
@@ -372,6 +376,7 @@ export const MATRIX_RECORDS: MatrixRecord[] = [
     line: line('{"id":21,"int":-9223372036854775809,"num":-1e400,"ints":[123456789012345678901234567890.0],"any_of":9007199254740993.5}'),
     values: {},
     nulled: ['int', 'num', 'ints', 'any_of'],
+    tooLarge: ['int', 'num'],
     extras: null,
     extractedAt: T0,
   },
@@ -458,7 +463,14 @@ export function expectedRow(r: MatrixRecord, syncId: number, generationId: numbe
   row._airbyte_generation_id = String(generationId);
   row._airbyte_meta = {
     sync_id: String(syncId),
-    changes: [...(r.sourceChanges ?? []), ...r.nulled.map((field) => ({ field, change: 'NULLED', reason: 'DESTINATION_SERIALIZATION_ERROR' }))],
+    changes: [
+      ...(r.sourceChanges ?? []),
+      ...r.nulled.map((field) => ({
+        field,
+        change: 'NULLED',
+        reason: r.tooLarge?.includes(field) ? 'DESTINATION_FIELD_SIZE_LIMITATION' : 'DESTINATION_SERIALIZATION_ERROR',
+      })),
+    ],
   };
   row._airbyte_additional_properties = r.extras;
   return row;
