@@ -118,9 +118,7 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
     const cases = CASES_DATAS.map((d) => `{"type":"RECORD","record":{"stream":"cases","namespace":"public","data":${d},"emitted_at":1700000000123}}`);
     const states = ['matrix', 'empty', 'cases'].map((n) => streamStateLine(n, 'end', 'public'));
     const statuses = streams.map((s) => streamStatusLine(s.name, 'COMPLETE', s.namespace));
-    const input = [...MATRIX_RECORDS.map((r) => r.line), ...empty, ...cases, ...states, ...statuses].join('
-') + '
-';
+    const input = [...MATRIX_RECORDS.map((r) => r.line), ...empty, ...cases, ...states, ...statuses].join('\n') + '\n';
     const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: input });
     expect(res.code, res.stderr + res.lines.join('\n')).toBe(0);
     expect(res.messages.filter((m) => m.type === 'STATE')).toHaveLength(3);
