@@ -22,7 +22,10 @@ RUN apt-get update \
 ENV NODE_ENV=production
 WORKDIR /airbyte
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# npm leaves its cache and debug logs in /root/.npm (the logs name every URL it fetched and the
+# config files it read) and, on Node 22, its own compile cache in /tmp: none of it belongs in the
+# image (scripts/image-test.sh lists the image's files).
+RUN npm ci --omit=dev --no-audit --no-fund && rm -rf /root/.npm /tmp/*
 COPY --from=build /build/dist ./dist
 COPY spec ./spec
 # The application files stay owned by root (read-only to the connector). Temp files go to

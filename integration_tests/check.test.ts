@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { runCli, tempJson, type CliResult } from './support/cli.js';
+import { startHtmlServer, startSilentServer } from './support/loopback-servers.js';
 import { startOidcFixture, type OidcFixture } from './support/oidc.js';
 import { protocolErrors, protocolSchemaAvailable, protocolSchemaSkipReason } from './support/protocol.js';
 import { adminClient, createUser, freshBucket, s3Server } from './support/server.js';
@@ -314,6 +315,77 @@ describe('check fails with a message naming the cause', () => {
     expect(run.status).toBe('FAILED');
     expect(run.message).toContain(`Could not connect to the S3 endpoint ${endpoint}: connection refused`);
     expect(run.message).toContain('Check s3_endpoint');
+  });
+
+  it('for an endpoint that is a web server answering 200 with an HTML page to everything, naming the endpoint', async () => {
+    const html = await startHtmlServer();
+    try {
+      const run = await check(accessKeyConfig('any-bucket', { s3_endpoint: html.endpoint }));
+      expect(run.status).toBe('FAILED');
+      expect(run.message).toContain(`CreateMultipartUpload of s3://any-bucket/`);
+      expect(run.message).toContain(`the S3 endpoint ${html.endpoint}`);
+      expect(run.message).toContain('not an S3 answer');
+      expect(run.message).toContain('Check s3_endpoint');
+    } finally {
+      await html.stop();
+    }
+  });
+
+  it('within about 30 s, clean-up included, for a store that accepts connections and never answers', async () => {
+    const silent = await startSilentServer();
+    try {
+      const started = Date.now();
+      const run = await check(accessKeyConfig('any-bucket', { s3_endpoint: silent.endpoint }));
+      const seconds = (Date.now() - started) / 1000;
+      expect(run.status).toBe('FAILED');
+      expect(run.message).toContain(`The S3 endpoint ${silent.endpoint} did not answer`);
+      expect(run.message).toContain('s3_endpoint');
+      expect(silent.received).toBeGreaterThan(0);
+      expect(seconds).toBeLessThan(35);
+      console.info(`[check] silent S3 endpoint: FAILED after ${seconds.toFixed(1)} s, ${silent.received} connections: ${run.message}`);
+    } finally {
+      await silent.stop();
+    }
+  });
+
+  it('within about 30 s for an STS endpoint that accepts connections and never answers', async () => {
+    const silent = await startSilentServer();
+    try {
+      const started = Date.now();
+      const run = await check({ ...accessKeyConfig('any-bucket'), credentials: { auth_type: 'iam_role', role_arn: server.roleArn } }, { ...BASE_CREDENTIALS_ENV, AWS_ENDPOINT_URL_STS: silent.endpoint });
+      const seconds = (Date.now() - started) / 1000;
+      expect(run.status).toBe('FAILED');
+      expect(run.message).toContain('Could not get credentials (STS AssumeRole)');
+      expect(run.message).toContain('did not answer');
+      expect(seconds).toBeLessThan(35);
+      console.info(`[check] silent STS endpoint: FAILED after ${seconds.toFixed(1)} s: ${run.message}`);
+    } finally {
+      await silent.stop();
+    }
+  });
+
+  it('for credentials in the endpoint URL, refused by validation without quoting them', async () => {
+    const [user, password] = ['endpointuser7', 'endpoint-pass-9f3k'];
+    secrets.add(user);
+    secrets.add(password);
+    const endpoint = `http://${user}:${password}@127.0.0.1:${await closedPort()}`;
+    const run = await check(accessKeyConfig('any-bucket', { s3_endpoint: endpoint }));
+    expect(run.status).toBe('FAILED');
+    expect(run.message).toContain('The configuration is invalid (1 problem): s3_endpoint: must be an http:// or https:// URL');
+    expect(run.message).toContain('no user:password@');
+  });
+
+  it('masks the userinfo of a URL anywhere: an STS endpoint with credentials in it is never printed whole', async () => {
+    const [user, password] = ['stsuser42', 'sts-pass-0x9q'];
+    secrets.add(user);
+    secrets.add(password);
+    const port = await closedPort();
+    const run = await check(
+      { ...accessKeyConfig('any-bucket'), credentials: { auth_type: 'iam_role', role_arn: server.roleArn } },
+      { ...BASE_CREDENTIALS_ENV, AWS_ENDPOINT_URL_STS: `http://${user}:${password}@127.0.0.1:${port}` },
+    );
+    expect(run.status).toBe('FAILED');
+    expect(run.message).toContain(`Could not connect to the STS endpoint http://**********@127.0.0.1:${port}`);
   });
 
   it('for an invalid config, listing every problem', async () => {

@@ -6,7 +6,7 @@
 
 import { execFile } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -164,5 +164,20 @@ describe('the package as the Docker runtime stage installs it', () => {
     });
     const messages = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; connectionStatus?: { status: string } });
     expect(messages.filter((m) => m.type === 'CONNECTION_STATUS').map((m) => m.connectionStatus?.status)).toEqual(['FAILED']);
+  });
+
+  it('answers policy, and verify (exit 1 on stderr for a missing config), from the production-only layout', async () => {
+    const config = join(prodRoot, 'policy-config.json');
+    writeFileSync(config, JSON.stringify({ s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1', folder: 'exports' }));
+    const options = { cwd: dirname(prodRoot), env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' } };
+    const { stdout } = await run(process.execPath, [join(prodRoot, 'dist/main.js'), 'policy', '--config', config, '--json'], options);
+    expect(JSON.parse(stdout).permissions_policy.Statement[0].Resource).toEqual(['arn:aws:s3:::acme-exports/exports/*', 'arn:aws:s3:::acme-exports/_manifests/*']);
+    const failed = await run(process.execPath, [join(prodRoot, 'dist/main.js'), 'verify', '--config', join(prodRoot, 'no-such-config.json')], options).then(
+      () => undefined,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stdout).toBe('');
+    expect(failed?.stderr).toContain('Cannot read the config file');
   });
 });

@@ -8,6 +8,8 @@ import { buildConfig, type Config } from '../src/config/config.js';
 import { Redactor } from '../src/redact.js';
 import { credentialProviderFor, stsApi, type StsApi } from '../src/storage/credentials.js';
 import { createS3Store, MIN_PART_SIZE } from '../src/storage/s3-store.js';
+import { ConfigError } from '../src/errors.js';
+import { startHtmlServer } from './support/loopback-servers.js';
 import { adminClient, freshBucket, s3Server } from './support/server.js';
 
 const server = s3Server();
@@ -136,5 +138,33 @@ describe('role credentials on radosgw', () => {
     expect((await store.list('')).map((o) => o.key)).toEqual(['a.json', 'b.json', 'c.json']);
     store.close();
     await emptyBucket(bucket);
+  });
+});
+
+describe('S3ObjectStore against an endpoint that is not S3', () => {
+  it('refuses every write answered 200 with an HTML page (PutObject, small and multipart streamed uploads, explicit multipart) as a ConfigError naming the endpoint', async () => {
+    const html = await startHtmlServer();
+    const store = createS3Store(config('any-bucket', { s3_endpoint: html.endpoint }), { partSizeBytes: MIN_PART_SIZE, redactor: new Redactor() });
+    try {
+      const attempts: [string, () => Promise<unknown>][] = [
+        ['PutObject', () => store.put('m/_manifests/a.json', '{}', { contentType: 'application/json' })],
+        ['PutObject', () => store.upload('m/small.parquet', chunks(pattern(1000)), { contentType: 'application/octet-stream' })],
+        ['CreateMultipartUpload', () => store.upload('m/big.parquet', chunks(pattern(MIN_PART_SIZE + 1000)), { contentType: 'application/octet-stream' })],
+        ['CreateMultipartUpload', () => store.upload('m/forced.txt', chunks(pattern(10)), { contentType: 'text/plain', forceMultipart: true })],
+      ];
+      for (const [operation, attempt] of attempts) {
+        const err = await attempt().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err, operation).toBeInstanceOf(ConfigError);
+        expect((err as Error).message).toMatch(new RegExp(`^${operation} of s3://any-bucket/m/`));
+        expect((err as Error).message).toContain(`the S3 endpoint ${html.endpoint}`);
+        expect((err as Error).message).toContain('not an S3 answer');
+      }
+    } finally {
+      store.close();
+      await html.stop();
+    }
   });
 });

@@ -99,7 +99,8 @@ describe('write', () => {
     const manifestKeys = keys.filter((k) => k.startsWith('_manifests/'));
     const dataKeys = keys.filter((k) => !k.startsWith('_manifests/'));
     const all = await Promise.all(manifestKeys.map(async (key) => ({ key, m: await getJson(bucket, key) })));
-    expect(all.map(({ m }) => m.model).sort()).toEqual(['empty', 'orders', 'users']);
+    // orders has the namespace shop: it lands under shop/ (docs/layout.md, "Namespaces")
+    expect(all.map(({ m }) => m.model).sort()).toEqual(['empty', 'shop/orders', 'users']);
     // One transfer: its id, date and timestamp are shared, and the timestamp is its start (UTC).
     const first = all[0]!.m;
     const started = timestampMs(first.transfer_timestamp);
@@ -121,8 +122,8 @@ describe('write', () => {
     // every data object is listed by a manifest, once
     expect([...listed].sort()).toEqual(dataKeys);
     expect(all.find(({ m }) => m.model === 'empty')!.m.files).toEqual([]);
-    for (const [model, ids] of Object.entries(sent)) {
-      const { m } = all.find(({ m: x }) => x.model === model)!;
+    for (const [stream, ids] of Object.entries(sent)) {
+      const { m } = all.find(({ m: x }) => x.stream.name === stream)!;
       const got: number[] = [];
       for (const f of m.files) {
         const data = await getObject(bucket, f.key);

@@ -12,6 +12,14 @@ const MASK = '**********';
  */
 export const MIN_SECRET_LENGTH = 4;
 
+/**
+ * The userinfo of a URL ("http://user:password@host"): masked wherever it occurs, whoever wrote
+ * it. Config validation refuses credentials in s3_endpoint; this is the second line of defence
+ * (AWS_ENDPOINT_URL_STS, a URL quoted by a library). Greedy up to the last '@' before the path,
+ * so that an unencoded '@' in a password is masked with the rest.
+ */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>\\]*@/gi;
+
 export class Redactor {
   private readonly secrets = new Set<string>();
 
@@ -36,7 +44,7 @@ export class Redactor {
     for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) {
       if (out.includes(s)) out = out.split(s).join(MASK);
     }
-    return out;
+    return out.replace(URL_USERINFO, `$1${MASK}@`);
   }
 }
 

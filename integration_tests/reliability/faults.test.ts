@@ -23,7 +23,8 @@ import {
   readManifests,
   unlistedDataObjects,
 } from '../support/invariants.js';
-import { accessKeyConfig, recordLine } from '../support/messages.js';
+import { startHtmlServer } from '../support/loopback-servers.js';
+import { accessKeyConfig, catalog, recordLine, streamStateLine } from '../support/messages.js';
 import { getObject, listKeys } from '../support/read-back.js';
 import { s3Server } from '../support/server.js';
 import { concatWorkloads, expectedRecordCounts, makeWorkload, stateToken, workloadCatalog } from '../support/workload.js';
@@ -250,6 +251,35 @@ describe('write through S3 faults', () => {
     expectEchoedCovered(work, tokens, ids);
     expect(manifests.find((m) => m.model === 'slow')!.status).toBe('incomplete');
     expect(await multipartUploads(bucket)).toEqual([]);
+  });
+});
+
+describe('an endpoint that is not S3', () => {
+  it('a web server answering 200 with an HTML page to everything: write fails as config_error naming the endpoint and echoes no state', async () => {
+    const html = await startHtmlServer();
+    try {
+      const lines: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        lines.push(recordLine('users', { id: i, name: `user ${i}`, updated_at: '2024-05-01T10:00:00Z' }));
+        if (i % 100 === 99) lines.push(streamStateLine('users', i));
+      }
+      const config = tempJson('config.json', accessKeyConfig(server, 'any-bucket', { s3_endpoint: html.endpoint }));
+      const res = await runCli(['write', '--config', config, '--catalog', tempJson('catalog.json', catalog([{ name: 'users' }]))], { stdin: lines.join('\n') + '\n', env: DEBUG_ENV });
+      expect(res.messages.filter((m) => m.type === 'STATE')).toEqual([]);
+      expect(res.code).toBe(1);
+      const traces = res.messages.filter((m) => m.type === 'TRACE' && m.trace.type === 'ERROR');
+      expect(traces).toHaveLength(1);
+      const error = traces[0]!.trace.error;
+      expect(error.failure_type).toBe('config_error');
+      expect(error.message).toContain(`the S3 endpoint ${html.endpoint}`);
+      expect(error.message).toContain('not an S3 answer');
+      expect(error.message).toContain('s3_endpoint');
+      // the data file's upload reached the server, and its answer was refused
+      expect(html.requests.some((r) => r.startsWith('PUT /any-bucket/') && r.includes('users'))).toBe(true);
+      console.info(`[reliability] HTML endpoint: write exit ${res.code}, 0 states echoed, ${html.received} requests: ${error.message}`);
+    } finally {
+      await html.stop();
+    }
   });
 });
 

@@ -107,3 +107,23 @@ describe('write with temporary credentials', () => {
     expect(rememberedSecretCount()).toBeGreaterThanOrEqual(before + 2);
   });
 });
+
+describe('credentials in the endpoint URL', () => {
+  it('write refuses them as a config error and no output holds them', async () => {
+    const [user, password] = ['urluser-5150', 'url-password-8d2e'];
+    const config = tempJson('config.json', accessKeyConfig(server, 'any-bucket', { s3_endpoint: server.endpoint.replace('://', `://${user}:${password}@`) }));
+    const input = [recordLine('users', { id: 1, name: 'a', updated_at: '2024-05-01T10:00:00Z' }), streamStateLine('users', 1)].join('\n') + '\n';
+    // runCli scans stdout and stderr for these: a leak fails the run
+    const res = await runCli(['write', '--config', config, '--catalog', tempJson('catalog.json', catalog([{ name: 'users' }]))], {
+      stdin: input,
+      env: { DESTINATION_S3_EXPORT_DEBUG: '1' },
+      secrets: [user, password],
+    });
+    expect(res.code).toBe(1);
+    expect(res.messages.filter((m) => m.type === 'STATE')).toEqual([]);
+    const error = res.messages.find((m) => m.type === 'TRACE')!.trace.error;
+    expect(error.failure_type).toBe('config_error');
+    expect(error.message).toContain('s3_endpoint: must be an http:// or https:// URL');
+    expect(error.message).toContain('no user:password@');
+  });
+});

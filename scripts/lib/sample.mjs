@@ -20,6 +20,9 @@ export const MAIN = join(ROOT, 'dist/main.js');
 export const SAMPLE_DIR = join(ROOT, 'integration_tests/sample');
 export const SAMPLE_CATALOG = join(SAMPLE_DIR, 'configured_catalog.json');
 export const SAMPLE_MESSAGES = join(SAMPLE_DIR, 'messages.jsonl');
+/** One stream name in two namespaces: public.users and billing.users (docs/layout.md, "Namespaces"). */
+export const NAMESPACES_CATALOG = join(SAMPLE_DIR, 'namespaces/configured_catalog.json');
+export const NAMESPACES_MESSAGES = join(SAMPLE_DIR, 'namespaces/messages.jsonl');
 
 /** What the sample holds: records per stream and the number of STATE messages, counted from the file. */
 export function sampleCounts() {

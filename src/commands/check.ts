@@ -12,11 +12,12 @@ import { asConnectorError, type ConnectorError } from '../errors.js';
 import type { MessageWriter } from '../protocol/output.js';
 import { globalRedactor, type Redactor } from '../redact.js';
 import { credentialProviderFor, registerEnvironmentSecrets } from '../storage/credentials.js';
-import { CHECK_MAX_ATTEMPTS } from '../storage/http.js';
+import { CHECK_DEADLINE_MS, CHECK_MAX_ATTEMPTS } from '../storage/http.js';
 import type { ObjectStore } from '../storage/port.js';
-import { describeEncryption } from '../storage/s3-errors.js';
+import { capitalized, describeEncryption, describeEndpoint } from '../storage/s3-errors.js';
 import { createS3Store } from '../storage/s3-store.js';
 import { manifestsPrefix } from '../layout/index.js';
+import { describePermission, permissionForStep, type Step } from '../storage/permissions.js';
 
 export interface ConnectionStatus {
   status: 'SUCCEEDED' | 'FAILED';
@@ -35,6 +36,8 @@ export interface CheckDependencies {
   now: () => Date;
   randomId: () => string;
   connect(config: Config, env: NodeJS.ProcessEnv, redactor: Redactor): CheckTarget;
+  /** The bound of the whole connection test (default CHECK_DEADLINE_MS). */
+  deadlineMs?: number;
 }
 
 export const defaultCheckDependencies: CheckDependencies = {
@@ -75,11 +78,54 @@ export async function checkConfigFile(configPath: string, env: NodeJS.ProcessEnv
   } catch (err) {
     return failed(asConnectorError(err).message);
   }
+  return boundedCheck(config, target, env, deps);
+}
+
+/**
+ * checkConnection within deps.deadlineMs, clean-up included (docs/check.md: an answer in about
+ * 30 s whatever the store or STS does). On the deadline the answer is given and the store closed,
+ * which stops its requests in flight and the clean-up's.
+ */
+async function boundedCheck(config: Config, target: CheckTarget, env: NodeJS.ProcessEnv, deps: CheckDependencies): Promise<ConnectionStatus> {
+  const deadlineMs = deps.deadlineMs ?? CHECK_DEADLINE_MS;
+  let gotCredentials = false;
+  const watched: CheckTarget = {
+    ...target,
+    credentials: async (props) => {
+      const credentials = await target.credentials(props);
+      gotCredentials = true;
+      return credentials;
+    },
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<ConnectionStatus>((resolve) => {
+    timer = setTimeout(() => resolve(timedOut(config, env, gotCredentials, deadlineMs)), deadlineMs);
+  });
   try {
-    return await checkConnection(config, target, deps);
+    return await Promise.race([checkConnection(config, watched, deps), deadline]);
   } finally {
+    clearTimeout(timer);
     target.close();
   }
+}
+
+function timedOut(config: Config, env: NodeJS.ProcessEnv, gotCredentials: boolean, deadlineMs: number): ConnectionStatus {
+  const within = `within ${Math.round(deadlineMs / 1000)} s, and the connection test was stopped`;
+  if (!gotCredentials) {
+    const authType = config.credentials.authType;
+    const source =
+      authType === 'iam_role' || authType === 'web_identity'
+        ? env.AWS_ENDPOINT_URL_STS
+          ? `The STS endpoint ${env.AWS_ENDPOINT_URL_STS} (AWS_ENDPOINT_URL_STS)`
+          : `AWS STS in region ${config.region}`
+        : "The default chain's credential sources (profile, container or instance credentials)";
+    return failed(`Could not get credentials (${CREDENTIAL_SOURCES[authType]}): ${source} did not answer ${within}. Check the network path to it (firewall, proxy), then retry.`);
+  }
+  return failed(
+    `${capitalized(describeEndpoint(config.endpoint, config.region))} did not answer ${within}, its clean-up included. ` +
+      `Check ${config.endpoint ? 's3_endpoint' : 's3_bucket_region'} and the network path to it (firewall, proxy), then retry. ` +
+      'If the store acted on a request it never answered, a _connection_check_ test object or multipart upload may be left behind (delete by hand, or let a lifecycle rule do it).',
+  );
 }
 
 const CREDENTIAL_SOURCES: Record<Config['credentials']['authType'], string> = {
@@ -108,6 +154,17 @@ export function testKeys(config: Pick<Config, 'folder' | 'manifestLocation'>, no
   return { data: join(config.folder, `${name}.txt`), manifest: `${manifestPrefix(config)}${name}.json` };
 }
 
+/**
+ * For a denied step, what the permission table (storage/permissions.ts) says it needs: the same
+ * actions, resources and statement names that `policy` prints and docs/setup.md quotes.
+ */
+function permissionHint(err: ConnectorError, step: Step, config: Config): string {
+  if (!/ was denied/.test(err.message)) return '';
+  const needs = [permissionForStep(step)];
+  if (config.encryption.mode === 'sse_kms' && step !== 'check-delete-test-objects') needs.push(permissionForStep('encrypt-with-kms'));
+  return ` This step of the connection test needs ${needs.map((p) => describePermission(p, config)).join(', and ')}; destination-s3-export policy --config <config.json> prints the whole policy.`;
+}
+
 /** Gets credentials, writes both test objects as `write` would, then deletes what it wrote. */
 export async function checkConnection(config: Config, target: CheckTarget, deps: Pick<CheckDependencies, 'now' | 'randomId'>): Promise<ConnectionStatus> {
   try {
@@ -122,9 +179,11 @@ export async function checkConnection(config: Config, target: CheckTarget, deps:
 
   const written: string[] = [];
   let failure: ConnectorError | undefined;
+  let step: Step = 'check-upload-test-file';
   try {
     await target.store.upload(keys.data, Readable.from([Buffer.from(body)]), { contentType: 'text/plain', forceMultipart: true });
     written.push(keys.data);
+    step = 'check-put-test-manifest';
     await target.store.put(keys.manifest, JSON.stringify({ connection_check: now.toISOString() }), { contentType: 'application/json' });
     written.push(keys.manifest);
   } catch (err) {
@@ -146,9 +205,9 @@ export async function checkConnection(config: Config, target: CheckTarget, deps:
 
   if (failure) {
     const cleanup = deleteFailure ? ` Deleting the test object written before it failed too: ${deleteFailure.message}` : '';
-    return failed(`${failure.message}${cleanup}${leftNote}`);
+    return failed(`${failure.message}${permissionHint(failure, step, config)}${cleanup}${leftNote}`);
   }
-  if (deleteFailure) return failed(`${deleteFailure.message}${leftNote}`);
+  if (deleteFailure) return failed(`${deleteFailure.message}${permissionHint(deleteFailure, 'check-delete-test-objects', config)}${leftNote}`);
   return {
     status: 'SUCCEEDED',
     message:

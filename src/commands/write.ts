@@ -28,7 +28,7 @@ import { interrupted, WritePhases } from '../write/phases.js';
 import type { ManifestStatus } from '../write/manifest.js';
 import { finalSummary, progressReport } from '../write/progress.js';
 import { Sigterm } from './sigterm.js';
-import { assertNoModelCollisions, dataKey, modelForStream, newTransfer } from '../layout/index.js';
+import { assertDistinctLocations, dataKey, modelForStream, newTransfer } from '../layout/index.js';
 
 /** How often a progress LOG is printed while the sync runs. */
 const PROGRESS_INTERVAL_MS = 5_000;
@@ -76,7 +76,7 @@ export async function writeCommand(
   registerSecrets(rawConfig);
   const config = buildConfig(rawConfig);
   const catalog = parseCatalog(readJsonFile(catalogPath, 'catalog'));
-  assertNoModelCollisions(catalog.streams);
+  assertDistinctLocations(catalog.streams, config);
 
   const transfer = newTransfer(deps.now);
   const plan = resourcePlan(config, undefined, catalog.streams.length);
@@ -93,7 +93,7 @@ export async function writeCommand(
     const sinks = new Map<string, StreamSink>();
     for (const [i, s] of catalog.streams.entries()) {
       const key = streamKey(s.stream.name, s.stream.namespace);
-      sinks.set(key, new StreamSink(key, s, modelForStream(s), await formats.converterFor(s), workDir, i));
+      sinks.set(key, new StreamSink(key, s, modelForStream(s, config.namespaceLayout), await formats.converterFor(s), workDir, i));
     }
     const tracker = new StateTracker();
     const manifests = new ManifestWriter(store, config, transfer, deps.now);

@@ -32,6 +32,8 @@ export interface Config {
   fileSizeBytes: number;
   flushIntervalMs: number;
   manifestLocation: 'bucket_root' | 'folder';
+  /** Whether a stream's namespace is a folder of its keys (docs/layout.md). */
+  namespaceLayout: 'by_namespace' | 'flat';
   /** Custom endpoint of an S3-compatible store, when set. */
   endpoint: string | undefined;
   memoryBudgetBytes: number;
@@ -73,15 +75,26 @@ export function defaultMemoryBudgetBytes(totalMem = availableMemoryBytes()): num
   return Math.min(2048 * MB, Math.max(256 * MB, Math.floor(totalMem / 4)));
 }
 
-/** 8 GB, or 80% of the free space of the temp directory when that is less (at least 256 MB). */
-export function defaultTempDiskBudgetBytes(dir = os.tmpdir()): number {
+/** The bytes of `dir`'s file system that this process may still write (statfs: available blocks × block size). */
+export function freeSpaceBytes(dir: string): number {
+  const fs = statfsSync(dir);
+  return Number(fs.bavail) * Number(fs.bsize);
+}
+
+/**
+ * 8 GB, or 80% of the free space of the temp directory's file system when that is less, as
+ * docs/operations.md promises: never more than is free, so that a small TMPDIR means smaller files
+ * cut sooner (the pipeline spends the budget), not ENOSPC. There is no floor: a floor above the
+ * free space is a budget the disk cannot hold. When the free space cannot be read, 8 GB.
+ */
+export function defaultTempDiskBudgetBytes(dir = os.tmpdir(), freeBytes: (dir: string) => number = freeSpaceBytes): number {
+  let free: number;
   try {
-    const fs = statfsSync(dir);
-    const free = Number(fs.bavail) * Number(fs.bsize);
-    return Math.max(256 * MB, Math.min(8192 * MB, Math.floor(free * 0.8)));
+    free = freeBytes(dir);
   } catch {
     return 8192 * MB;
   }
+  return Math.min(8192 * MB, Math.max(0, Math.floor(free * 0.8)));
 }
 
 /** Builds the typed Config; throws a ConfigError listing every problem of an invalid one. */
@@ -100,6 +113,7 @@ export function buildConfig(raw: unknown): Config {
     fileSizeBytes: fileSizeMb * MB,
     flushIntervalMs: get<number>('flush_interval_seconds') * 1000,
     manifestLocation: get<'bucket_root' | 'folder'>('manifest_location'),
+    namespaceLayout: get<'by_namespace' | 'flat'>('namespace_layout'),
     endpoint: get<string>('s3_endpoint') || undefined,
     memoryBudgetBytes: typeof c.memory_budget_mb === 'number' ? c.memory_budget_mb * MB : defaultMemoryBudgetBytes(),
     tempDiskBudgetBytes: typeof c.temp_disk_budget_mb === 'number' ? c.temp_disk_budget_mb * MB : defaultTempDiskBudgetBytes(),

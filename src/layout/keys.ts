@@ -1,9 +1,10 @@
-// Object keys of data files and manifests (DESIGN §3):
+// Object keys of data files and manifests (docs/layout.md, "Object keys"):
 //   <folder>/<model>/dt=<transfer_date>/part-00000_<transfer_timestamp>.<ext>
 //   _manifests/<model>/dt=<transfer_date>/manifest_<transfer_id>.json          (bucket_root)
 //   <folder>/_manifests/<model>/dt=<transfer_date>/manifest_<transfer_id>.json (folder)
-// No leading '/' when the folder is empty. The builders check their inputs: a malformed part
-// here would put an object where no reader looks for it.
+// where <model> is `<name>` or `<namespace>/<name>` (model-name.ts). No leading '/' when the
+// folder is empty. The builders check their inputs: a malformed part here would put an object
+// where no reader looks for it.
 
 import { ConfigError, SystemError } from '../errors.js';
 import { MODEL_PATTERN } from './model-name.js';
@@ -13,9 +14,11 @@ import { UUIDV7_PATTERN } from './transfer.js';
 export const MAX_KEY_BYTES = 1024;
 
 /**
- * The longest folder accepted, in UTF-8 bytes. The longest key below a folder is a manifest
- * key: '/_manifests/' + a 200-character model + '/dt=YYYY-MM-DD/manifest_' + a 36-character id
- * + '.json' = 277 bytes, so 747 bytes would fit; 700 leaves room.
+ * The longest folder accepted, in UTF-8 bytes. The longest key below a folder, for a stream
+ * without namespace, is a manifest key: '/_manifests/' + a 200-character model +
+ * '/dt=YYYY-MM-DD/manifest_' + a 36-character id + '.json' = 277 bytes, so 747 bytes would fit;
+ * 700 leaves room. A namespace segment adds up to 201 bytes: `write` checks each stream's keys
+ * before it starts (locations.ts, assertDistinctLocations).
  */
 export const MAX_FOLDER_BYTES = 700;
 
@@ -44,7 +47,7 @@ function join(folder: string, rest: string): string {
   const key = folder ? `${folder}/${rest}` : rest;
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
     throw new ConfigError(
-      `The object key ${JSON.stringify(key.slice(0, 80))}… is longer than S3's limit of ${MAX_KEY_BYTES} bytes; use a folder of at most ${MAX_FOLDER_BYTES} bytes.`,
+      `The object key ${JSON.stringify(key.slice(0, 80))}… is longer than S3's limit of ${MAX_KEY_BYTES} bytes; use a folder of at most ${MAX_FOLDER_BYTES} bytes (and, for a stream with a namespace, a shorter namespace or stream name).`,
     );
   }
   return key;

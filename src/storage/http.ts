@@ -24,6 +24,13 @@ export const WRITE_MAX_ATTEMPTS = 10;
 /** `check` answers the user interactively: fewer attempts, so an unreachable store fails fast. */
 export const CHECK_MAX_ATTEMPTS = 3;
 
+/**
+ * The connection test (credentials, writes, clean-up) ends by then, whatever the store or STS
+ * does (a request to a silent one waits 120 s per attempt): with the process's start-up, `check`
+ * answers within the about 30 s that docs/check.md promises.
+ */
+export const CHECK_DEADLINE_MS = 25_000;
+
 /** AssumeRole / AssumeRoleWithWebIdentity. */
 export const CREDENTIALS_MAX_ATTEMPTS = 4;
 

@@ -41,3 +41,19 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   list(prefix: string): Promise<ObjectInfo[]>;
 }
+
+/** A multipart upload that was started and neither completed nor aborted. */
+export interface OpenUpload {
+  key: string;
+  /** ISO-8601 UTC, when the store says. */
+  initiated: string | undefined;
+}
+
+/** What `verify` reads (the connector itself reads nothing back): a separate port, so that stores that only write need not implement it. */
+export interface ObjectReader {
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** The object's body as a stream (read it to the end or destroy it); undefined when no object has the key. */
+  getStream(key: string): Promise<Readable | undefined>;
+  /** Multipart uploads left open under a prefix. */
+  listUploads(prefix: string): Promise<OpenUpload[]>;
+}

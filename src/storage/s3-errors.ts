@@ -172,6 +172,13 @@ export function classifyS3Error(err: unknown, ctx: S3ErrorContext): ConnectorErr
     case 'TemporaryRedirect':
     case 'Redirect':
       return config(wrongRegion(op, target, ctx, f));
+    case 'NotS3Answer':
+      return config(
+        `${op} of ${target} failed: ${where} answered with something that is not an S3 answer, so nothing can be taken as stored. ` +
+          (ctx.endpoint
+            ? 'Check s3_endpoint: it must be the URL of the store\'s S3 API, not of a web page, a console or another service'
+            : 'Something on the network path (a proxy?) answered in S3\'s place: check the network path to Amazon S3'),
+      );
     case 'NoSuchUpload':
       return new TransientError(`${op} of ${target} failed: the multipart upload was aborted on the server while it ran (by a lifecycle rule or another client?). Retry${detail}.`, opts);
     case 'QuotaExceeded':

@@ -11,6 +11,7 @@ import {
   CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -21,11 +22,13 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Config } from '../config/config.js';
-import { ConnectorError, SystemError, TransientError } from '../errors.js';
+import { ConfigError, ConnectorError, SystemError, TransientError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 import { debug } from '../protocol/output.js';
 import { credentialProviderFor, type CredentialOptions } from './credentials.js';
-import type { ObjectInfo, ObjectStore, PutOptions, UploadOptions, UploadResult } from './port.js';
+import type { ObjectInfo, ObjectReader, ObjectStore, OpenUpload, PutOptions, UploadOptions, UploadResult } from './port.js';
+import { errorFacts } from './error-facts.js';
+import { describePermission, permissionForStep, type Step } from './permissions.js';
 import { createS3Client, encryptionHeaders, sendsFlexibleChecksums, type EncryptionHeaders } from './s3-client.js';
 import { classifyS3Error } from './s3-errors.js';
 
@@ -98,7 +101,7 @@ function abortError(signal: AbortSignal, what: string): Error {
   return signal.reason instanceof Error ? signal.reason : new TransientError(`${what} was aborted.`);
 }
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore, ObjectReader {
   private readonly encryption: EncryptionHeaders;
   private readonly partSize: number;
   private readonly queueSize: number;
@@ -110,6 +113,9 @@ export class S3ObjectStore implements ObjectStore {
     CreateMultipartUploadCommand: new Set(),
     CompleteMultipartUploadCommand: new Set(),
   };
+
+  /** Set by close(): every attempt after it fails at once instead of being retried. */
+  private closed = false;
 
   constructor(
     private readonly client: S3Client,
@@ -136,6 +142,15 @@ export class S3ObjectStore implements ObjectStore {
         }
       },
       { step: 'initialize', name: 'destinationS3RetriedCommands' },
+    );
+    // Inside the SDK's retries (per attempt): once closed, a request whose socket close() cut is
+    // not retried, so that nothing outlives the store (check's deadline relies on it).
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (this.closed) throw new TransientError(`${context.commandName?.replace(/Command$/, '') ?? 'The request'} was stopped: the S3 client was closed.`);
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'destinationS3Closed' },
     );
   }
 
@@ -291,8 +306,53 @@ export class S3ObjectStore implements ObjectStore {
     return found;
   }
 
-  /** Closes the client's sockets. */
+  /**
+   * A denied read names the permission of the table (permissions.ts) that grants it: the write
+   * path's classification would name s3:PutObject.
+   */
+  private readFailure(err: unknown, operation: string, target: string, step: Step): ConnectorError {
+    const f = errorFacts(err);
+    if (f.code === 'AccessDenied' || f.status === 403) {
+      const exportConfig = { bucket: this.config.bucket, folder: '', manifestLocation: 'bucket_root' as const, namespaceLayout: 'flat' as const, encryption: this.config.encryption };
+      const kms = this.config.encryption.mode === 'sse_kms' && step === 'verify-read-objects' ? ` With SSE-KMS, S3 also needs ${describePermission(permissionForStep('verify-decrypt'), exportConfig)}.` : '';
+      return new ConfigError(
+        `${operation} of ${target} was denied: grant ${permissionForStep(step).actions.join(' and ')} (statement ${permissionForStep(step).sid} of \`policy --reader\`).${kms}`,
+        { cause: err, internal: `${operation} ${target}: ${f.name ?? 'Error'}` },
+      );
+    }
+    return this.fail(err, operation, target.replace(`s3://${this.config.bucket}/`, ''));
+  }
+
+  async getStream(key: string): Promise<Readable | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      return out.Body as Readable;
+    } catch (err) {
+      const f = errorFacts(err);
+      if (f.code === 'NoSuchKey' || (f.status === 404 && f.code !== 'NoSuchBucket')) return undefined;
+      throw this.readFailure(err, 'GetObject', `s3://${this.config.bucket}/${key}`, 'verify-read-objects');
+    }
+  }
+
+  async listUploads(prefix: string): Promise<OpenUpload[]> {
+    const found: OpenUpload[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    try {
+      do {
+        const out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: prefix, ...(KeyMarker ? { KeyMarker, UploadIdMarker } : {}) }));
+        for (const u of out.Uploads ?? []) if (u.Key !== undefined) found.push({ key: u.Key, initiated: u.Initiated?.toISOString() });
+        [KeyMarker, UploadIdMarker] = out.IsTruncated ? [out.NextKeyMarker, out.NextUploadIdMarker] : [undefined, undefined];
+      } while (KeyMarker);
+    } catch (err) {
+      throw this.readFailure(err, 'ListMultipartUploads', `s3://${this.config.bucket}/${prefix}`, 'verify-list-uploads');
+    }
+    return found;
+  }
+
+  /** Closes the client's sockets; requests in flight fail (without retries) and later ones at once. */
   close(): void {
+    this.closed = true;
     this.client.destroy();
   }
 }
@@ -300,6 +360,7 @@ export class S3ObjectStore implements ObjectStore {
 export interface CreateStoreOptions extends S3StoreOptions, CredentialOptions {
   /** Attempts per request (default WRITE_MAX_ATTEMPTS; check uses fewer). */
   maxAttempts?: number;
+
   /** A provider made earlier (e.g. by check, which calls it first to test the credentials). */
   credentials?: AwsCredentialIdentityProvider;
   redactor?: Redactor;

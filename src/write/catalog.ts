@@ -1,5 +1,7 @@
 // Reads and checks the ConfiguredAirbyteCatalog before any record is read: a missing or invalid
-// catalog, an unsupported sync mode or two streams that land in one model are config errors.
+// catalog, an unsupported sync mode or a stream listed twice are config errors. Two streams that
+// would land in one place are found by src/layout/locations.ts (assertDistinctLocations), which
+// needs the config's layout.
 
 import { ConfigError } from '../errors.js';
 import type { ConfiguredAirbyteCatalog, ConfiguredAirbyteStream } from '../protocol/messages.js';

@@ -12,8 +12,9 @@ import type { Clock, TransferIdentity } from '../layout/transfer.js';
 import { isoUtc } from '../layout/transfer.js';
 import type { ConfiguredAirbyteStream, DestinationSyncMode } from '../protocol/messages.js';
 
-/** Bumped whenever a field is added, removed or changes meaning. */
-export const MANIFEST_VERSION = 1;
+/** Bumped whenever a field is added, removed or changes meaning. 2: `model` may be
+ *  `<namespace>/<name>` (docs/layout.md); version 1 manifests have the same fields. */
+export const MANIFEST_VERSION = 2;
 
 export type ManifestStatus = 'in_progress' | 'complete' | 'incomplete';
 

@@ -8,7 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkConnection, type CheckTarget } from '../../src/commands/check.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { checkConfigFile, checkConnection, type CheckTarget } from '../../src/commands/check.js';
+import { Redactor } from '../../src/redact.js';
 import { buildConfig, readJsonFile, type Config, type Credentials, type Encryption } from '../../src/config/config.js';
 import { errorFacts, OPERATION_TAG, technicalDetail } from '../../src/storage/error-facts.js';
 import { credentialProviderFor, type StsApi } from '../../src/storage/credentials.js';
@@ -23,7 +26,7 @@ const CHECK_MD = readFileSync(resolve(ROOT, 'docs/check.md'), 'utf8');
 // ---- the error codes each mapper names, read from its source, so that a new case is exercised
 
 function casesIn(file: string): string[] {
-  return [...readFileSync(resolve(ROOT, file), 'utf8').matchAll(/case '([A-Za-z.]+)':/g)].map((m) => m[1]!);
+  return [...readFileSync(resolve(ROOT, file), 'utf8').matchAll(/case '([A-Za-z0-9.]+)':/g)].map((m) => m[1]!);
 }
 const S3_CODES = [...new Set([...casesIn('src/storage/s3-errors.ts'), 'KMS.NotFoundException', 'KMSDisabledException', 'SlowDown', 'InternalError', 'RequestTimeout', 'SomethingElse'])];
 const STS_CODES = [...new Set([...casesIn('src/storage/sts-errors.ts'), 'Throttling', 'InternalFailure', 'SomethingElse'])];
@@ -163,6 +166,36 @@ async function checkMessages(): Promise<Set<string>> {
   return out;
 }
 
+/** What check says when its deadline ends the test: at the credentials step (each source), or later. */
+async function deadlineMessages(): Promise<Set<string>> {
+  const out = new Set<string>();
+  const silence = (): Promise<never> => new Promise<never>(() => undefined);
+  const configFile = (raw: unknown): string => {
+    const path = resolve(mkdtempSync(resolve(tmpdir(), 'check-docs-')), 'config.json');
+    writeFileSync(path, JSON.stringify(raw));
+    return path;
+  };
+  const base = { s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1' };
+  const deps = { now: () => new Date(), randomId: () => 'abc123', redactor: new Redactor(), deadlineMs: 20 };
+  const role = { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer' };
+  const cases: [Record<string, unknown>, NodeJS.ProcessEnv, boolean][] = [
+    [{ ...base, credentials: role }, { AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:7481' }, false],
+    [{ ...base, credentials: role }, {}, false],
+    [{ ...base, credentials: { auth_type: 'default_chain' } }, {}, false],
+    [{ ...base, s3_endpoint: 'http://127.0.0.1:7480' }, {}, true],
+    [base, {}, true],
+  ];
+  for (const [raw, env, gotCredentials] of cases) {
+    const target: CheckTarget = {
+      credentials: gotCredentials ? async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }) : silence,
+      store: { upload: silence, put: silence, delete: silence } as unknown as ObjectStore,
+      close: () => undefined,
+    };
+    out.add((await checkConfigFile(configFile(raw), env, { ...deps, connect: () => target })).message);
+  }
+  return out;
+}
+
 /** The config messages: an invalid config, an unreadable or malformed file. */
 function configMessages(): Set<string> {
   const out = new Set<string>();
@@ -236,6 +269,12 @@ describe('docs/check.md lists every message of a failed connection test', () => 
   it('quotes what check itself adds: the credentials prefix, a failed clean-up, objects left behind', async () => {
     const messages = await checkMessages();
     expect(messages.size).toBe(6);
+    expect(undocumented(messages)).toEqual([]);
+  });
+
+  it('quotes what check says when its deadline stops the test', async () => {
+    const messages = await deadlineMessages();
+    expect(messages.size).toBe(5);
     expect(undocumented(messages)).toEqual([]);
   });
 

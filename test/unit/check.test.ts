@@ -134,6 +134,35 @@ describe('check of the config file', () => {
     expect((await checkConfigFile(file('{"s3_bucket_name": '), {}, never)).message).toContain('is not valid JSON');
   });
 
+  it('ends a connection test whose store never answers at its deadline, naming the endpoint, and closes the store', async () => {
+    let closed = false;
+    const silence = (): Promise<never> => new Promise<never>(() => undefined);
+    const hanging: CheckTarget = {
+      credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
+      store: { upload: silence, put: silence, delete: silence } as unknown as CheckTarget['store'],
+      close: () => {
+        closed = true;
+      },
+    };
+    const raw = { s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1', s3_endpoint: 'http://127.0.0.1:9', credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value' } };
+    const started = Date.now();
+    const status = await checkConfigFile(file(JSON.stringify(raw)), {}, { ...never, connect: () => hanging, deadlineMs: 200 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(status.status).toBe('FAILED');
+    expect(status.message).toMatch(/^The S3 endpoint http:\/\/127\.0\.0\.1:9 did not answer within 0 s, and the connection test was stopped, its clean-up included\. Check s3_endpoint/);
+    expect(closed).toBe(true);
+  });
+
+  it('names the STS endpoint when getting credentials never ends', async () => {
+    const hanging: CheckTarget = { credentials: () => new Promise(() => undefined), store: {} as CheckTarget['store'], close: () => undefined };
+    const raw = { s3_bucket_name: 'acme-exports', s3_bucket_region: 'eu-west-1', credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer' } };
+    const run = (env: NodeJS.ProcessEnv) => checkConfigFile(file(JSON.stringify(raw)), env, { ...never, connect: () => hanging, deadlineMs: 100 });
+    expect((await run({ AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:7481' })).message).toBe(
+      'Could not get credentials (STS AssumeRole): The STS endpoint http://127.0.0.1:7481 (AWS_ENDPOINT_URL_STS) did not answer within 0 s, and the connection test was stopped. Check the network path to it (firewall, proxy), then retry.',
+    );
+    expect((await run({})).message).toContain('Could not get credentials (STS AssumeRole): AWS STS in region eu-west-1 did not answer within 0 s');
+  });
+
   it('prints one CONNECTION_STATUS message', async () => {
     const sink = new PassThrough();
     const chunks: Buffer[] = [];

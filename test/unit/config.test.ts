@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildConfig, defaultMemoryBudgetBytes, readJsonFile, registerSecrets } from '../../src/config/config.js';
+import { buildConfig, defaultMemoryBudgetBytes, defaultTempDiskBudgetBytes, freeSpaceBytes, readJsonFile, registerSecrets } from '../../src/config/config.js';
 import { connectionSpecification } from '../../src/config/spec.js';
 import { assertValidConfig, configProblems, type ConfigProblem } from '../../src/config/validate.js';
 import { ConfigError } from '../../src/errors.js';
@@ -146,7 +146,9 @@ describe('configProblems', () => {
       ['credentials.role_arn', { credentials: { auth_type: 'iam_role', role_arn: 'transfer-role' } }, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/transfer-role (S3-compatible stores: arn:aws:iam:::role/NAME)'],
       ['credentials.role_arn', { credentials: { auth_type: 'web_identity', role_arn: 'arn:aws:iam::12:user/x', web_identity_token_file: '/t' } }, expect.stringMatching(/^must be an IAM role ARN such as/)],
       ['credentials.role_session_name', { credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer', role_session_name: 'my session' } }, 'must be 2-64 letters, digits and the characters + = , . @ _ -'],
-      ['s3_endpoint', { s3_endpoint: 'minio.internal:9000' }, 'must be an http:// or https:// URL such as https://minio.internal:9000 (no spaces), or empty for AWS'],
+      ['s3_endpoint', { s3_endpoint: 'minio.internal:9000' }, 'must be an http:// or https:// URL such as https://minio.internal:9000 (no spaces, no user:password@: the keys go in credentials), or empty for AWS'],
+      ['s3_endpoint', { s3_endpoint: 'http://minio:minio-secret@minio.internal:9000' }, expect.stringContaining('no user:password@')],
+      ['s3_endpoint', { s3_endpoint: 'https://token@minio.internal:9000/' }, expect.stringContaining('no user:password@')],
       ['s3_endpoint', { s3_endpoint: 'https://minio internal' }, expect.stringMatching(/^must be an http:\/\/ or https:\/\/ URL/)],
       ['s3_bucket_region', { s3_bucket_region: 'US East 1' }, 'must be an AWS region name such as us-east-1 (lowercase letters, digits and hyphens)'],
     ])('%s', (path, change, message) => {
@@ -226,6 +228,7 @@ describe('buildConfig', () => {
       fileSizeBytes: 256 * 1024 * 1024,
       flushIntervalMs: 300_000,
       manifestLocation: 'bucket_root',
+      namespaceLayout: 'by_namespace',
       endpoint: undefined,
       memoryBudgetBytes: defaultMemoryBudgetBytes(),
       tempDiskBudgetBytes: 8192 * 1024 * 1024,
@@ -243,6 +246,7 @@ describe('buildConfig', () => {
       file_size_mb: 5,
       flush_interval_seconds: 10,
       manifest_location: 'folder',
+      namespace_layout: 'flat',
       s3_endpoint: 'http://127.0.0.1:7480',
       memory_budget_mb: 300,
       temp_disk_budget_mb: 100,
@@ -256,6 +260,7 @@ describe('buildConfig', () => {
       fileSizeBytes: 5 * 1024 * 1024,
       flushIntervalMs: 10_000,
       manifestLocation: 'folder',
+      namespaceLayout: 'flat',
       endpoint: 'http://127.0.0.1:7480',
       memoryBudgetBytes: 300 * 1024 * 1024,
       tempDiskBudgetBytes: 100 * 1024 * 1024,
@@ -285,6 +290,25 @@ describe('buildConfig', () => {
     expect(defaultMemoryBudgetBytes(512 * MB)).toBe(256 * MB);
     expect(defaultMemoryBudgetBytes(4096 * MB)).toBe(1024 * MB);
     expect(defaultMemoryBudgetBytes(64 * 1024 * MB)).toBe(2048 * MB);
+  });
+
+  it('makes the default temp disk budget 80% of the free space of TMPDIR, at most 8 GB, never more than is free', () => {
+    const MB = 1024 * 1024;
+    const free = (bytes: number) => (): number => bytes;
+    // issue 10 item 5: on a 160 MiB file system the default was floored at 256 MB, above the free space
+    expect(defaultTempDiskBudgetBytes('/tmp', free(160 * MB))).toBe(128 * MB);
+    expect(defaultTempDiskBudgetBytes('/tmp', free(10 * MB))).toBe(8 * MB);
+    expect(defaultTempDiskBudgetBytes('/tmp', free(0))).toBe(0);
+    expect(defaultTempDiskBudgetBytes('/tmp', free(5000 * MB))).toBe(4000 * MB);
+    expect(defaultTempDiskBudgetBytes('/tmp', free(100 * 1024 * MB))).toBe(8192 * MB);
+    // the free space cannot be read (TMPDIR missing): 8 GB, as before
+    const unreadable = (): number => {
+      throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+    };
+    expect(defaultTempDiskBudgetBytes('/nonexistent', unreadable)).toBe(8192 * MB);
+    // the real file system: what statfs says is free
+    const dir = tmpdir();
+    expect(defaultTempDiskBudgetBytes(dir)).toBe(Math.min(8192 * MB, Math.floor(freeSpaceBytes(dir) * 0.8)));
   });
 });
 

@@ -16,13 +16,17 @@ describe('dataKey', () => {
     [{ part: 12345, extension: 'csv.gz' }, 'exports/product/users/dt=2024-05-01/part-12345_20240501T235959999Z.csv.gz'],
     [{ part: 100000, extension: 'jsonl' }, 'exports/product/users/dt=2024-05-01/part-100000_20240501T235959999Z.jsonl'],
     [{ model: 'order_x20items', extension: 'jsonl.gz' }, 'exports/product/order_x20items/dt=2024-05-01/part-00000_20240501T235959999Z.jsonl.gz'],
+    [{ model: 'billing/users' }, 'exports/product/billing/users/dt=2024-05-01/part-00000_20240501T235959999Z.parquet'],
   ])('with %j is %s', (change, expected) => {
     expect(dataKey({ ...base, ...change })).toBe(expected);
   });
 
   it.each([
     ['a model that the rule never makes', { model: '../users' }],
-    ['a model with a slash', { model: 'a/b' }],
+    ['a model of three segments', { model: 'a/b/c' }],
+    ['a model with an empty segment', { model: 'a//b' }],
+    ['a model ending in a slash', { model: 'a/' }],
+    ['a model whose namespace segment is ..', { model: '../b' }],
     ['an empty model', { model: '' }],
     ['a malformed date', { transferDate: '2024-13-01' }],
     ['a date-time instead of a date', { transferDate: '2024-05-01T00:00:00Z' }],
@@ -43,6 +47,7 @@ describe('manifestKey', () => {
 
   it('is at the bucket root by default, whatever the folder', () => {
     expect(manifestKey(m)).toBe(`_manifests/users/dt=2024-05-01/manifest_${ID}.json`);
+    expect(manifestKey({ ...m, model: 'billing/users' })).toBe(`_manifests/billing/users/dt=2024-05-01/manifest_${ID}.json`);
     expect(manifestKey({ ...m, folder: '' })).toBe(`_manifests/users/dt=2024-05-01/manifest_${ID}.json`);
   });
 

@@ -54,7 +54,7 @@ function input(change: Partial<ManifestInput> = {}): ManifestInput {
 describe('buildManifest', () => {
   it('carries every DESIGN §4 field from the stream, the transfer and the committed files', () => {
     expect(buildManifest(input())).toEqual({
-      manifest_version: 1,
+      manifest_version: 2,
       transfer_id: transfer.transferId,
       sync_id: 812,
       model: 'users',
@@ -133,7 +133,7 @@ describe('serializeManifest', () => {
     const text = serializeManifest(buildManifest(input()));
     expect(text.endsWith('}\n')).toBe(true);
     expect(text.indexOf('\n')).toBe(text.length - 1);
-    expect(text).toContain('{"manifest_version":1,"transfer_id":');
+    expect(text).toContain('{"manifest_version":2,"transfer_id":');
     const parsed = JSON.parse(text) as Record<string, unknown>;
     expect(Object.keys(parsed)).toEqual(Object.keys(schema.properties));
     expect(Object.keys((parsed.files as object[])[0]!)).toEqual(['key', 'records', 'bytes', 'sha256', 'min_extracted_at', 'max_extracted_at']);
@@ -178,10 +178,13 @@ describe('spec/manifest.schema.json', () => {
     ['a parquet format with a CSV compression', (m) => (m.format = { type: 'parquet', compression: 'none' }), 'format'],
     ['a sync mode the connector refuses', (m) => (m.destination_sync_mode = 'update'), 'destination_sync_mode'],
     ['a model with ..', (m) => (m.model = 'a..b'), 'model'],
+    ['a model of three segments', (m) => (m.model = 'a/b/c'), 'model'],
+    ['a model with an empty segment', (m) => (m.model = 'a/'), 'model'],
+    ['a model whose second segment is hidden', (m) => (m.model = 'a/.b'), 'model'],
     ['a negative record count', (m) => (m.record_count = -1), 'record_count'],
     ['an empty primary key path', (m) => (m.primary_key = [[]]), 'primary_key'],
     ['a namespace left out', (m) => delete m.stream.namespace, 'namespace'],
-    ['another manifest version', (m) => (m.manifest_version = 2), 'manifest_version'],
+    ['another manifest version', (m) => (m.manifest_version = 1), 'manifest_version'],
     ['a transfer date in another form', (m) => (m.transfer_date = '20240501'), 'transfer_date'],
   ];
   it.each(broken)('rejects a manifest with %s', (_what, breakIt, field) => {

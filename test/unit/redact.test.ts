@@ -54,6 +54,18 @@ describe('Redactor', () => {
     expect(r.redact('{"message":"bad key k3y!","id":"k3y!"}')).toBe(`{"message":"bad key ${MASK}","id":"${MASK}"}`);
   });
 
+  it('masks the userinfo of any URL, whoever wrote it, and leaves URLs without one alone', () => {
+    const r = new Redactor();
+    expect(r.redact('Could not connect to the STS endpoint http://user:pass-word@127.0.0.1:7481: refused')).toBe(
+      'Could not connect to the STS endpoint http://**********@127.0.0.1:7481: refused',
+    );
+    expect(r.redact('{"endpoint":"https://AKIA:s3cr%2Ft@minio.internal:9000/path","next":"a@b"}')).toBe('{"endpoint":"https://**********@minio.internal:9000/path","next":"a@b"}');
+    // an unencoded '@' in the password is masked with the rest
+    expect(r.redact('HTTPS://u:p@ss@host/x')).toBe('HTTPS://**********@host/x');
+    expect(r.redact('http://token@host and s3://bucket/users/a@b.parquet and mailto:a@b.c')).toBe('http://**********@host and s3://bucket/users/a@b.parquet and mailto:a@b.c');
+    expect(r.redact('http://127.0.0.1:7480/bucket?x=a@b')).toBe('http://127.0.0.1:7480/bucket?x=a@b');
+  });
+
   it('learns secrets obtained later (a session token from STS)', () => {
     const r = new Redactor(['first-secret']);
     r.add('IQoJb3JpZ2luX2VjEJr//////////session');

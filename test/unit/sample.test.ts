@@ -52,9 +52,31 @@ describe('integration_tests/sample', () => {
   });
 });
 
+describe('integration_tests/sample/namespaces', () => {
+  const NS = resolve(SAMPLE, 'namespaces');
+  it('messages.jsonl is exactly what its generate.mjs prints', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [resolve(NS, 'generate.mjs'), '--stdout']);
+    expect(stdout === readFileSync(resolve(NS, 'messages.jsonl'), 'utf8'), 'run `node integration_tests/sample/namespaces/generate.mjs`').toBe(true);
+  });
+
+  it('has one stream name in two namespaces, with records, states and a COMPLETE status for each', () => {
+    const catalog = parseCatalog(JSON.parse(readFileSync(resolve(NS, 'configured_catalog.json'), 'utf8')));
+    expect(catalog.streams.map((s) => [s.stream.namespace, s.stream.name])).toEqual([
+      ['public', 'users'],
+      ['billing', 'users'],
+    ]);
+    const messages = readFileSync(resolve(NS, 'messages.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    for (const ns of ['public', 'billing']) {
+      expect(messages.filter((m) => m.type === 'RECORD' && m.record.namespace === ns)).toHaveLength(40);
+      expect(messages.filter((m) => m.type === 'STATE' && m.state.stream.stream_descriptor.namespace === ns)).toHaveLength(4);
+      expect(messages.filter((m) => m.type === 'TRACE' && m.trace.stream_status.stream_descriptor.namespace === ns).map((m) => m.trace.stream_status.status)).toEqual(['STARTED', 'COMPLETE']);
+    }
+  });
+});
+
 describe('recipes of docs/reading.md', () => {
   it('finds each named sql block and points it at a local copy of the bucket', () => {
-    for (const name of ['duckdb-committed-rows', 'duckdb-latest-users', 'duckdb-history-orders', 'duckdb-latest-events']) {
+    for (const name of ['duckdb-committed-rows', 'duckdb-latest-users', 'duckdb-history-orders', 'duckdb-latest-events', 'duckdb-latest-billing-users']) {
       const sql = recipeSql(name);
       expect(sql, name).toMatch(/^(CREATE|SELECT)/);
       expect(sql.endsWith(';')).toBe(false);

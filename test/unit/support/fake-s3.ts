@@ -32,9 +32,12 @@ export function fakeS3(failOn?: FailOn): { client: S3Client; calls: Call[] } {
       if (failOn && failOn.op === op && calls.filter((c) => c.op === op).length > (failOn.afterCalls ?? 0)) {
         throw Object.assign(new S3ServiceException({ name: failOn.code, $fault: 'client', $metadata: { httpStatusCode: failOn.status } }), { Code: failOn.code });
       }
+      // What S3 answers (the client refuses a write answered otherwise: s3-client.ts notS3Answer).
       const outputs: Record<string, () => object> = {
+        PutObject: () => ({ ETag: '"etag-put"' }),
         CreateMultipartUpload: () => ({ UploadId: 'upload-1' }),
         UploadPart: () => ({ ETag: `"etag-${input.PartNumber}"` }),
+        CompleteMultipartUpload: () => ({ Bucket: input.Bucket, Key: input.Key, ETag: '"etag-complete-1"' }),
       };
       return { output: { $metadata: {}, ...(outputs[op]?.() ?? {}) }, response: {} };
     },
