@@ -11,7 +11,7 @@ import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SourceData } from '@smithy/types';
 import { runCli, tempJson } from './support/cli.js';
-import { accessKeyConfig, catalog, recordLine, streamStateLine } from './support/messages.js';
+import { accessKeyConfig, catalog, recordLine, streamStateLine, streamStatusLine } from './support/messages.js';
 import { runText } from './support/operator-cli.js';
 import { adminClient, createUser, freshBucket, radosgwAdmin, s3Server } from './support/server.js';
 
@@ -102,6 +102,8 @@ const SYNC = [
   streamStateLine('users', 'c1'),
   ...Array.from({ length: 50 }, (_, i) => recordLine('orders', { id: i, name: `o${i}` }, 1_700_000_000_000 + i)),
   streamStateLine('orders', 'c1'),
+  streamStatusLine('users'),
+  streamStatusLine('orders'),
 ].join('\n') + '\n';
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { runCli, startCli, tempJson } from './support/cli.js';
 import { FaultProxy } from './support/fault-proxy.js';
-import { accessKeyConfig, catalog, recordLine, streamStateLine } from './support/messages.js';
+import { accessKeyConfig, catalog, recordLine, streamStateLine, streamStatusLine } from './support/messages.js';
 import { runText } from './support/operator-cli.js';
 import { getObject, listKeys } from './support/read-back.js';
 import { adminClient, freshBucket, s3Server } from './support/server.js';
@@ -19,7 +19,7 @@ function syncInput(streams: string[], rows = 40): string {
   const lines: string[] = [];
   for (const s of streams) {
     for (let i = 0; i < rows; i++) lines.push(recordLine(s, { id: i, name: `${s}-${i}` }, 1_700_000_000_000 + i));
-    lines.push(streamStateLine(s, 'c1'));
+    lines.push(streamStateLine(s, 'c1'), streamStatusLine(s));
   }
   return lines.join('\n') + '\n';
 }
