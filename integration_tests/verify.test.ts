@@ -19,7 +19,7 @@ function syncInput(streams: string[], rows = 40): string {
   const lines: string[] = [];
   for (const s of streams) {
     for (let i = 0; i < rows; i++) lines.push(recordLine(s, { id: i, name: `${s}-${i}` }, 1_700_000_000_000 + i));
-    lines.push(streamStateLine(s, 'c1'));
+    lines.push(streamStateLine(s, 'c1'), streamStatusLine(s));
   }
   for (const s of streams) lines.push(streamStatusLine(s));
   return lines.join('\n') + '\n';

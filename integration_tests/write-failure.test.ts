@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { startCli, tempJson } from './support/cli.js';
 import { getObject, listKeys, manifests, parquetRows } from './support/read-back.js';
-import { accessKeyConfig, catalog, recordLine, streamStateLine } from './support/messages.js';
+import { accessKeyConfig, catalog, recordLine, streamStateLine, streamStatusLine } from './support/messages.js';
 import { adminClient, createUser, freshBucket, s3Server } from './support/server.js';
 
 function policy(bucket: string, uid: string, denyPut: boolean): string {
@@ -44,7 +44,8 @@ describe('write when S3 refuses mid-sync', () => {
     await admin.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy(bucket, user.uid, true) }));
     for (let i = 100; i < 200; i++) await live.write(recordLine(i % 2 ? 'a' : 'b', { id: i }, 1_700_000_000_000 + i) + '\n');
     await live.write(streamStateLine('a', 'second') + '\n');
-    live.child.stdin.end();
+    // the source ends both streams normally: the refusal is met when their files are finished
+    live.child.stdin.end([streamStatusLine('a'), streamStatusLine('b')].join('\n') + '\n');
     const result = await live.done;
     expect(result.code, result.stderr).toBe(1);
     const out = result.messages;

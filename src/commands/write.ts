@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Io } from '../cli.js';
 import { availableMemoryBytes, buildConfig, readJsonFile, registerSecrets, type Config } from '../config/config.js';
-import { InterruptedError, TransientError, asConnectorError } from '../errors.js';
+import { TransientError, asConnectorError } from '../errors.js';
 import type { StreamConverter } from '../formats/format.js';
 import { readLineBatches } from '../protocol/lines.js';
 import { streamKey, type ConfiguredAirbyteStream } from '../protocol/messages.js';
@@ -24,11 +24,11 @@ import { WriteSession } from '../write/session.js';
 import { StreamSink } from '../write/sink.js';
 import { StateTracker } from '../write/states.js';
 import { ManifestWriter } from '../write/manifests.js';
-import { forEachBounded, SMALL_WRITES_AT_ONCE } from '../write/bounded.js';
+import { interrupted, WritePhases } from '../write/phases.js';
 import type { ManifestStatus } from '../write/manifest.js';
 import { finalSummary, progressReport } from '../write/progress.js';
-import { boundedWait, GRACE_OVER, Sigterm } from './sigterm.js';
-import { assertDistinctLocations, dataKey, describeStream, modelForStream, newTransfer } from '../layout/index.js';
+import { Sigterm } from './sigterm.js';
+import { assertDistinctLocations, dataKey, modelForStream, newTransfer } from '../layout/index.js';
 
 /** How often a progress LOG is printed while the sync runs. */
 const PROGRESS_INTERVAL_MS = 5_000;
@@ -165,54 +165,8 @@ export async function writeCommand(
       io.stdin.destroy(new TransientError('Received SIGTERM: the sync was stopped before the end of its input.'));
     });
 
-    // A stream's final status: a SIGTERM before its final manifest makes the transfer a failed one.
-    const statusAtEnd = (sink: StreamSink): ManifestStatus => (sink.sawIncomplete || sigterm.received ? 'incomplete' : 'complete');
-    let failure: unknown;
-    let graceRanOut = false;
-    try {
-      const finishAtEnd = async (): Promise<void> => {
-        await live.consume(input);
-        // Streams without their terminal status: the exit path below finishes what held states
-        // wait on, echoes them and writes every manifest `incomplete` (docs/write-path.md).
-        const unfinished = live.withoutTerminalStatus();
-        if (unfinished.length > 0) throw endedEarly(unfinished);
-        live.finishAll();
-        await committer.idle();
-        // A bounded number at once (not a burst of one PUT per stream, which queues past the
-        // client's connection timeout on a slow store), but in parallel: against a slow or failing
-        // S3 each write may spend the SDK's retries.
-        await forEachBounded(sinks.values(), SMALL_WRITES_AT_ONCE, (sink) => writeFinal(sink, statusAtEnd(sink)));
-        live.echoReady();
-      };
-      if ((await sigterm.within(finishAtEnd())) === GRACE_OVER) {
-        graceRanOut = true;
-        failure = interrupted();
-      }
-    } catch (err) {
-      failure = err;
-    }
-    if (failure !== undefined && !graceRanOut) {
-      const finishing = (async () => {
-        if (!committer.failed) {
-          live.finishForExit();
-          await committer.idle().catch(() => undefined);
-        }
-        // After a failure, commits still in flight may complete and rewrite their manifests: the
-        // final manifests are written after them, from the complete file lists.
-        await committer.settled();
-        live.echoReady();
-        // In parallel, a bounded number at once: when S3 is failing, each write spends the SDK's
-        // retries (up to ~25 s); one after the other they would outlast the SIGTERM grace period.
-        await forEachBounded(sinks.values(), SMALL_WRITES_AT_ONCE, (sink) => writeFinal(sink, 'incomplete').catch(() => undefined));
-      })();
-      await sigterm.within(finishing);
-    }
-    if (failure !== undefined) {
-      // Stop what is left (queued files dropped, uploads aborted), and give the aborts time to
-      // reach S3: an upload cut by the process's exit would stay open until a lifecycle rule.
-      committer.fail(asConnectorError(failure));
-      await boundedWait(committer.settled(), deps.abortWaitMs ?? ABORT_WAIT_MS);
-    }
+    const phases = new WritePhases({ session: live, committer, sinks, sigterm, writeFinal, abortWaitMs: deps.abortWaitMs ?? ABORT_WAIT_MS });
+    const failure = await phases.run(input);
     await echoChain;
     if (echoFailure) throw echoFailure;
     const statusOf = (sink: StreamSink): string => finalStatus.get(sink) ?? (sink.files.length > 0 ? 'in_progress (its final rewrite did not happen)' : 'not written');
@@ -228,20 +182,6 @@ export async function writeCommand(
     store?.close?.();
     await rm(workDir, { recursive: true, force: true });
   }
-}
-
-/** The end of input came before some streams' terminal STREAM_STATUS (issue 11.2; Airbyte's bulk CDK fails the sync so too). */
-function endedEarly(sinks: readonly StreamSink[]): TransientError {
-  const shown = sinks.slice(0, 10).map((s) => describeStream(s.configured.stream));
-  const more = sinks.length > shown.length ? ` and ${sinks.length - shown.length} more` : '';
-  return new TransientError(
-    `The input ended before ${sinks.length === 1 ? 'the stream' : 'the streams'} ${shown.join(', ')}${more} got a terminal STREAM_STATUS (COMPLETE or INCOMPLETE): ` +
-      'the source or the platform stopped early. States of durable data were echoed; the manifests say incomplete, and the source sends the rest again.',
-  );
-}
-
-function interrupted(): InterruptedError {
-  return new InterruptedError('Received SIGTERM: the sync was stopped. States of durable data were echoed; the source sends the rest again.');
 }
 
 /** The real formats: one DuckDB engine for the sync, one converter per catalog stream. */
