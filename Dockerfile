@@ -1,5 +1,5 @@
 # destination-s3-export: the image an orchestrator runs as `spec`, `check` and `write`.
-# Node 22 LTS (DESIGN §1). Two stages: the build stage compiles TypeScript with the dev
+# Node 22 LTS (docs/operations.md, "Node versions"). Two stages: the build stage compiles TypeScript with the dev
 # dependencies; the runtime stage holds production dependencies, dist/ and spec/ only.
 
 FROM node:22-bookworm-slim AS build

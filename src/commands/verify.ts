@@ -150,8 +150,9 @@ interface Scope {
   since: string | undefined;
 }
 
-function inScope(scope: Scope, date: string): boolean {
-  return scope.since === undefined || date >= scope.since;
+/** A model's own keys only: `--model public` must not take in the models of namespace `public`. */
+function inScope(scope: Scope, model: string, date: string): boolean {
+  return (scope.model === undefined || model === scope.model) && (scope.since === undefined || date >= scope.since);
 }
 
 /** Audits the export a config writes (pure of the process: the reader and progress are injected). */
@@ -163,7 +164,7 @@ export async function verifyExport(config: Config, reader: ObjectReader, scope: 
   //    listed by a manifest we hold, or found by its own GetObject below, never reported missing.
   const manifestKeys = (await reader.list(prefixes.manifests + modelDir))
     .map((o) => ({ key: o.key, match: MANIFEST_NAME.exec(o.key.slice(prefixes.manifests.length)) }))
-    .filter((m) => m.match && inScope(scope, m.match[2]!));
+    .filter((m) => m.match && inScope(scope, m.match[1]!, m.match[2]!));
   const manifests: { key: string; manifest: Manifest }[] = [];
   const unreadable: VerifyReport['unreadable_manifests'] = [];
   await forEachLimited(manifestKeys, deps.concurrency, async ({ key }) => {
@@ -232,7 +233,7 @@ export async function verifyExport(config: Config, reader: ObjectReader, scope: 
   const unlisted: UnlistedObject[] = [];
   for (const o of objects.values()) {
     const match = DATA_NAME.exec(o.key.slice(prefixes.data.length));
-    if (!match || listedKeys.has(o.key) || !inScope(scope, match[2]!)) continue;
+    if (!match || listedKeys.has(o.key) || !inScope(scope, match[1]!, match[2]!)) continue;
     const owner = byTimestamp.get(`${match[1]}/${match[3]}`);
     unlisted.push({ key: o.key, bytes: o.size, ...(owner ? { transfer_id: owner.transfer_id, transfer_in_progress: owner.status === 'in_progress' } : {}) });
   }

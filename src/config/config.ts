@@ -97,6 +97,21 @@ export function defaultTempDiskBudgetBytes(dir = os.tmpdir(), freeBytes: (dir: s
   return Math.min(8192 * MB, Math.max(0, Math.floor(free * 0.8)));
 }
 
+/**
+ * The least temp disk a sync makes progress with (a spool, its converted file and upload parts):
+ * below it the default budget would stall or cut a file per record, so it is refused instead.
+ */
+export const MIN_TEMP_DISK_BYTES = 32 * MB;
+
+/** The default budget, or a ConfigError naming the temp directory when its free space is too small. */
+export function usableTempDiskDefault(budgetBytes: number, dir = os.tmpdir()): number {
+  if (budgetBytes >= MIN_TEMP_DISK_BYTES) return budgetBytes;
+  throw new ConfigError(
+    `The temp directory ${dir} (TMPDIR) has about ${Math.floor(budgetBytes / 0.8 / MB)} MB free; a sync needs at least ${Math.ceil(MIN_TEMP_DISK_BYTES / 0.8 / MB)} MB there. ` +
+      'Free space there, or point TMPDIR at a larger file system.',
+  );
+}
+
 /** Builds the typed Config; throws a ConfigError listing every problem of an invalid one. */
 export function buildConfig(raw: unknown): Config {
   assertValidConfig(raw, connectionSpecification());
@@ -116,7 +131,7 @@ export function buildConfig(raw: unknown): Config {
     namespaceLayout: get<'by_namespace' | 'flat'>('namespace_layout'),
     endpoint: get<string>('s3_endpoint') || undefined,
     memoryBudgetBytes: typeof c.memory_budget_mb === 'number' ? c.memory_budget_mb * MB : defaultMemoryBudgetBytes(),
-    tempDiskBudgetBytes: typeof c.temp_disk_budget_mb === 'number' ? c.temp_disk_budget_mb * MB : defaultTempDiskBudgetBytes(),
+    tempDiskBudgetBytes: typeof c.temp_disk_budget_mb === 'number' ? c.temp_disk_budget_mb * MB : usableTempDiskDefault(defaultTempDiskBudgetBytes()),
     uploadConcurrency: get<number>('upload_concurrency'),
   };
 }

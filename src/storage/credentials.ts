@@ -141,7 +141,13 @@ export interface StsApi {
 
 /** The STS endpoint of an S3-compatible store comes from the standard AWS_ENDPOINT_URL_STS. */
 export function stsEndpointFrom(env: NodeJS.ProcessEnv): string | undefined {
-  return env.AWS_ENDPOINT_URL_STS?.trim() || undefined;
+  const endpoint = env.AWS_ENDPOINT_URL_STS?.trim() || undefined;
+  // As for s3_endpoint: credentials in the URL would be printed with every connection error. An
+  // endpoint has no use for '@' anywhere (a password may hold an unencoded '/').
+  if (endpoint?.includes('@')) {
+    throw new ConfigError('AWS_ENDPOINT_URL_STS must not hold user:password@: give STS credentials through the connector\'s credentials instead.');
+  }
+  return endpoint;
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildConfig, defaultMemoryBudgetBytes, defaultTempDiskBudgetBytes, freeSpaceBytes, readJsonFile, registerSecrets } from '../../src/config/config.js';
+import { buildConfig, defaultMemoryBudgetBytes, defaultTempDiskBudgetBytes, freeSpaceBytes, readJsonFile, registerSecrets, usableTempDiskDefault } from '../../src/config/config.js';
 import { connectionSpecification } from '../../src/config/spec.js';
 import { assertValidConfig, configProblems, type ConfigProblem } from '../../src/config/validate.js';
 import { ConfigError } from '../../src/errors.js';
@@ -309,6 +309,13 @@ describe('buildConfig', () => {
     // the real file system: what statfs says is free
     const dir = tmpdir();
     expect(defaultTempDiskBudgetBytes(dir)).toBe(Math.min(8192 * MB, Math.floor(freeSpaceBytes(dir) * 0.8)));
+  });
+
+  it('refuses a default temp-disk budget too small to make progress, naming the temp directory', () => {
+    const MB = 1024 * 1024;
+    expect(usableTempDiskDefault(51 * MB, '/small')).toBe(51 * MB);
+    expect(() => usableTempDiskDefault(8 * MB, '/small')).toThrow(ConfigError);
+    expect(() => usableTempDiskDefault(0, '/small')).toThrow(/The temp directory \/small \(TMPDIR\) has about 0 MB free; a sync needs at least 40 MB there/);
   });
 });
 

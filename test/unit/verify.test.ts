@@ -230,4 +230,14 @@ describe('verifyExport with namespaced models (<namespace>/<name>)', () => {
     expect(one.models.map((m) => m.model)).toEqual(['public/users']);
     expect(one.checked.files).toBe(2);
   });
+
+  it('verify --model public keeps to the model public, not the models of namespace public', async () => {
+    const reader = new MemoryReader();
+    transfer(reader, 'public/users', 2);
+    transfer(reader, 'public', 1);
+    const one = await verifyExport(config, reader, { model: 'public', since: undefined }, deps);
+    expect(one.models.map((m) => m.model)).toEqual(['public']);
+    expect(one.checked.files).toBe(1);
+    expect(one.unlisted.objects).toEqual([]);
+  });
 });

@@ -4,6 +4,7 @@ import { ConfigError } from '../../../src/errors.js';
 import { Redactor } from '../../../src/redact.js';
 import {
   credentialProviderFor,
+  stsEndpointFrom,
   nextAction,
   refreshAt,
   refreshingProvider,
@@ -203,5 +204,23 @@ describe('credentialProviderFor', () => {
     );
     expect(await provider()).toEqual({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'configured-secret', sessionToken: 'configured-token' });
     expect(redactor.redact('configured-secret configured-token')).not.toMatch(/configured-/);
+  });
+});
+
+describe('stsEndpointFrom', () => {
+  it('refuses an AWS_ENDPOINT_URL_STS with user:password@ without quoting it', () => {
+    expect(stsEndpointFrom({ AWS_ENDPOINT_URL_STS: ' http://127.0.0.1:7480 ' })).toBe('http://127.0.0.1:7480');
+    expect(stsEndpointFrom({})).toBeUndefined();
+    for (const url of ['http://user:pa/ss@127.0.0.1:7480', 'https://u:p@sts.example.com']) {
+      let thrown: unknown;
+      try {
+        stsEndpointFrom({ AWS_ENDPOINT_URL_STS: url });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as Error).message).not.toContain('pa/ss');
+      expect((thrown as Error).message).not.toContain('u:p');
+    }
   });
 });
