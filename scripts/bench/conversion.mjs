@@ -142,18 +142,23 @@ async function convert(shape, segment, formatType) {
   });
 }
 
+/** The results, each also printed as it comes (a long case may be stopped before the table). */
 const rows = [];
+const record = (row) => {
+  rows.push(row);
+  console.error(Object.values(row).join(' | '));
+};
 async function shapeCase(name, shape, n) {
   const { segment, barePath } = generate(name, shape, n);
   const mb = segment.bytes / 1e6;
   const floor = await typedRead(shape, barePath);
-  rows.push({ case: name, variant: 'typed read (floor)', records: n, inputMB: mb.toFixed(1), s: floor.s.toFixed(2), 'MB/s': (mb / floor.s).toFixed(1), ratio: '1.00', rssMiB: floor.rssMiB });
+  record({ case: name, variant: 'typed read (floor)', records: n, inputMB: mb.toFixed(1), s: floor.s.toFixed(2), 'MB/s': (mb / floor.s).toFixed(1), ratio: '1.00', rssMiB: floor.rssMiB });
   for (const f of opts.formats) {
     try {
       const r = await convert(shape, segment, f);
-      rows.push({ case: name, variant: `convert ${f}`, records: n, inputMB: mb.toFixed(1), s: r.s.toFixed(2), 'MB/s': (mb / r.s).toFixed(1), ratio: (r.s / floor.s).toFixed(2), rssMiB: r.rssMiB });
+      record({ case: name, variant: `convert ${f}`, records: n, inputMB: mb.toFixed(1), s: r.s.toFixed(2), 'MB/s': (mb / r.s).toFixed(1), ratio: (r.s / floor.s).toFixed(2), rssMiB: r.rssMiB });
     } catch (err) {
-      rows.push({ case: name, variant: `convert ${f}`, records: n, inputMB: mb.toFixed(1), s: 'failed', 'MB/s': '', ratio: '', rssMiB: String(err.message).slice(0, 60) });
+      record({ case: name, variant: `convert ${f}`, records: n, inputMB: mb.toFixed(1), s: 'failed', 'MB/s': '', ratio: '', rssMiB: String(err.message).slice(0, 60) });
     }
   }
 }
@@ -192,7 +197,7 @@ for (const s of opts.shapes) {
         } catch (err) {
           outcome = String(err.message).slice(0, 60);
         }
-        rows.push({ case: `planning ${kind} ${n} nodes`, variant: 'PREPARE', records: '', inputMB: `${(sql.length / 1e6).toFixed(2)} MB SQL`, s: ((performance.now() - t) / 1000).toFixed(2), 'MB/s': '', ratio: '', rssMiB: outcome });
+        record({ case: `planning ${kind} ${n} nodes`, variant: 'PREPARE', records: '', inputMB: `${(sql.length / 1e6).toFixed(2)} MB SQL`, s: ((performance.now() - t) / 1000).toFixed(2), 'MB/s': '', ratio: '', rssMiB: outcome });
       }
     }
     connection.closeSync();
