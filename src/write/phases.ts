@@ -51,6 +51,8 @@ export function endedEarly(sinks: readonly StreamSink[]): TransientError {
 
 export class WritePhases {
   phase: WritePhase = 'reading';
+  /** The failure of an input that ended before some streams' terminal status, once thrown. */
+  private earlyEnd: Error | undefined;
 
   constructor(private readonly d: PhaseDeps) {}
 
@@ -68,6 +70,9 @@ export class WritePhases {
       failure = err;
     }
     if (failure !== undefined && !graceRanOut) await sigterm.within(this.exiting());
+    // An S3 failure met while finishing (a permission revoked, a full bucket) says more than the
+    // missing terminal statuses that led there: the user has that to fix first.
+    if (failure === this.earlyEnd && this.d.committer.failed) failure = this.d.committer.failed;
     if (failure !== undefined) await this.aborting(failure);
     this.phase = 'done';
     return failure;
@@ -81,7 +86,7 @@ export class WritePhases {
     // Streams without their terminal status: the exit path finishes what held states wait on,
     // echoes them and writes every manifest `incomplete` (docs/write-path.md).
     const unfinished = session.withoutTerminalStatus();
-    if (unfinished.length > 0) throw endedEarly(unfinished);
+    if (unfinished.length > 0) throw (this.earlyEnd = endedEarly(unfinished));
 
     this.phase = 'draining';
     session.finishAll();

@@ -12,6 +12,7 @@ import { run } from '../../src/cli.js';
 import { writeCommand, type WriteDeps } from '../../src/commands/write.js';
 import type { UploadOptions, UploadResult } from '../../src/storage/port.js';
 import { CopyConverter, MemoryStore } from '../support/fakes.js';
+import { ConfigError } from '../../src/errors.js';
 import { configuredStream } from './support/catalog.js';
 
 /** Uploads wait until releaseUploads(); an abort fails them after `abortMs` (the parts in flight, then AbortMultipartUpload). */
@@ -173,6 +174,21 @@ describe('write() at an end of input without terminal STREAM_STATUS', () => {
     expect(manifest.status).toBe('incomplete');
     // the tail after the last state is not listed: the source sends it again
     expect(manifest.record_count).toBe(2);
+  });
+
+  it('reports the S3 failure met while finishing, not the missing status that led there', async () => {
+    const store = new (class extends MemoryStore {
+      override async upload(): Promise<UploadResult> {
+        throw new ConfigError('PutObject of s3://bucket/users/part was denied: grant s3:PutObject.');
+      }
+    })();
+    const h = start(store);
+    h.stdin.end([record(0), record(1), state(1), record(2)].join('\n') + '\n');
+    expect(await h.code).toBe(1);
+    const traces = h.messages.filter((m) => m.type === 'TRACE');
+    expect(traces.map((m) => m.trace.error.failure_type)).toEqual(['config_error']);
+    expect(traces[0]!.trace.error.message).toMatch(/s3:PutObject/);
+    expect(cursors(h)).toEqual([]);
   });
 
   it('takes INCOMPLETE as a terminal status: exit 0, the manifest incomplete', async () => {
