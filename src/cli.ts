@@ -1,5 +1,6 @@
 // Command-line dispatch: parses arguments, runs one command, and is the one place where an
-// error becomes a TRACE and an exit code (DESIGN §1).
+// error becomes a TRACE and an exit code (docs/architecture.md, "Commands and exit codes" and
+// "Errors: three classes, one place that turns them into TRACE").
 
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError, exitCodeOf } from './errors.js';

@@ -1,9 +1,9 @@
-// Crash safety (DESIGN §4, §5.1): `write` is SIGKILLed at 20 seeded points of a multi-stream
-// sync with STREAM and GLOBAL states, behind a proxy that makes every upload request 50–300 ms
-// late (so that kills land in the middle of commits), with one file large enough for a multipart
-// upload. After each kill, every STATE that reached stdout has its records in manifest-listed,
-// complete objects (bytes and SHA-256 as listed, rows as counted), and every listed object
-// exists. Then the same input, rerun into the same bucket, completes.
+// Crash safety (docs/reliability.md, "SIGKILL at 20 points"): `write` is SIGKILLed at 20 seeded
+// points of a multi-stream sync with STREAM and GLOBAL states, behind a proxy that makes every
+// upload request 50–300 ms late (so that kills land in the middle of commits), with one file large
+// enough for a multipart upload. After each kill, every STATE that reached stdout has its records
+// in manifest-listed, complete objects (bytes and SHA-256 as listed, rows as counted), and every
+// listed object exists. Then the same input, rerun into the same bucket, completes.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,7 @@
-// Bad input (DESIGN §1, §5.5): each kind with the outcome the contract gives it — a TRACE
-// config_error naming the line (and the stream, when the line names one) and exit 1, after the
-// states before the bad line were echoed with their rows listed; or skipped; or valid data.
+// Bad input (docs/write-path.md, "Failure, SIGTERM, end of input"; docs/reliability.md, "Bad and
+// unusual input"): each kind with the outcome the contract gives it — a TRACE config_error naming
+// the line (and the stream, when the line names one) and exit 1, after the states before the bad
+// line were echoed with their rows listed; or skipped; or valid data.
 
 import { createHash } from 'node:crypto';
 import { parquetReadObjects } from 'hyparquet';

@@ -1,8 +1,9 @@
-// SIGTERM and a closed stdout (DESIGN §1, §5.1): on SIGTERM, in the middle of the input or after
-// its end, `write` finishes the files its held states wait on (within the grace period), echoes
-// those states, reports transient_error and exits 143; when the grace period runs out it aborts
-// the uploads in flight before it exits. When the reader of stdout goes away it exits 1 without
-// crashing. Either way no manifest lists a missing object and no multipart upload is left behind.
+// SIGTERM and a closed stdout (docs/reliability.md, "SIGTERM and a closed stdout"): on SIGTERM, in
+// the middle of the input or after its end, `write` finishes the files its held states wait on
+// (within the grace period), echoes those states, reports transient_error and exits 143; when the
+// grace period runs out it aborts the uploads in flight before it exits. When the reader of stdout
+// goes away it exits 1 without crashing. Either way no manifest lists a missing object and no
+// multipart upload is left behind.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCli, tempJson, type LiveCli } from '../support/cli.js';
@@ -124,7 +125,7 @@ describe('write on SIGTERM after the end of its input', () => {
     const res = await live.done;
 
     expect(res.signal).toBeNull();
-    expect(res.code).toBe(143); // not 0: the orchestrator asked the sync to stop (DESIGN §1)
+    expect(res.code).toBe(143); // not 0: the orchestrator asked the sync to stop (docs/architecture.md, "Commands and exit codes")
     expectInterrupted(res.messages);
     const tokens = echoedTokens(res.messages);
     await expectNothingBroken(bucket, work, tokens);

@@ -1,6 +1,6 @@
-// DESIGN §8: unless S3_TEST_ENDPOINT is set, start our own radosgw (scripts/s3-test-server) on
-// free loopback ports, own its keys and admin config, and stop it afterwards. With
-// S3_TEST_ENDPOINT set, use that server as it is.
+// docs/architecture.md, "How the tests are laid out": unless S3_TEST_ENDPOINT is set, start our own
+// radosgw (scripts/s3-test-server) on free loopback ports, own its keys and admin config, and stop
+// it afterwards. With S3_TEST_ENDPOINT set, use that server as it is.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,7 +1,7 @@
-// The invariants the reliability tests check after every run (DESIGN §4, §5.1): every file a
-// manifest lists exists, complete, with the listed byte count, SHA-256 and record count (read
-// back by hyparquet); no key is listed twice; no row id appears twice; every echoed STATE has
-// its records in listed files; no multipart upload is left behind.
+// The invariants the reliability tests check after every run (docs/architecture.md, "How the tests
+// are laid out"): every file a manifest lists exists, complete, with the listed byte count, SHA-256
+// and record count (read back by hyparquet); no key is listed twice; no row id appears twice; every
+// echoed STATE has its records in listed files; no multipart upload is left behind.
 
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';

@@ -1,6 +1,7 @@
 // Validates connector output against the Airbyte protocol's own JSON schema, read from
-// ../shared/airbyte-protocol/ where it exists (DESIGN §8), or from AIRBYTE_PROTOCOL_SCHEMA (a git
-// worktree sits elsewhere); tests that need it skip otherwise.
+// ../shared/airbyte-protocol/ where it exists (docs/architecture.md, "How the tests are laid out"),
+// or from AIRBYTE_PROTOCOL_SCHEMA (a git worktree sits elsewhere); tests that need it skip
+// otherwise.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -1,6 +1,6 @@
-// SIGTERM's grace period (DESIGN §1, §5.1): once the signal arrived, whatever `write` still
-// does (reading, finishing held states, the end of its input) races one timer, so that the
-// process exits 143 before the orchestrator's SIGKILL.
+// SIGTERM's grace period (docs/write-path.md, "Failure, SIGTERM, end of input"): once the signal
+// arrived, whatever `write` still does (reading, finishing held states, the end of its input) races
+// one timer, so that the process exits 143 before the orchestrator's SIGKILL.
 
 export const GRACE_OVER = Symbol('grace over');
 

@@ -1,5 +1,6 @@
 // `write`: reads the catalog and the message stream, lands every record in S3 and echoes each
-// STATE once its records are durable (DESIGN §3–§6). The wiring lives here; the logic lives in
+// STATE once its records are durable (docs/write-path.md; docs/architecture.md,
+// "Where data and manifests land"). The wiring lives here; the logic lives in
 // src/write/.
 
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,6 +1,6 @@
-// Transfer identity: one per run of `write` (DESIGN §3). The id is a UUIDv7 (RFC 9562): its
-// first 48 bits are the start time in milliseconds, so ids sort by time as text and as bytes.
-// Written by hand from crypto.randomBytes: Node 20 has no UUIDv7 and it is a dozen lines.
+// Transfer identity: one per run of `write` (docs/layout.md, "Object keys"). The id is a UUIDv7
+// (RFC 9562): its first 48 bits are the start time in milliseconds, so ids sort by time as text and
+// as bytes. Written by hand from crypto.randomBytes: Node 20 has no UUIDv7 and it is a dozen lines.
 
 import { randomBytes } from 'node:crypto';
 import { SystemError } from '../errors.js';

@@ -3,7 +3,7 @@
 // (a 32 MiB record took 40 s), decoded invalid UTF-8 into U+FFFD, checked the length limit
 // only on the pending tail (a long line inside one chunk passed), and reported errors by
 // destroying the stream, which dropped the lines it still buffered before the bad one (and so
-// the STATEs among them that must still be echoed, DESIGN §5.1).
+// the STATEs among them that must still be echoed: docs/write-path.md, "When a state is echoed").
 //
 // Here each line is checked whole (UTF-8, length) once its '\n' arrives, and an error is
 // yielded in order after every good line before it.
@@ -12,7 +12,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import { ConfigError } from '../errors.js';
 
-/** The longest input line accepted, in bytes (without its line ending). DESIGN §5.5 asks for at least 64 MiB. */
+/** The longest input line accepted, in bytes (without its line ending). At least 64 MiB (docs/types.md, "Record size"). */
 export const MAX_LINE_BYTES = 96 * 1024 * 1024;
 /** @deprecated the limit is in bytes: use MAX_LINE_BYTES. */
 export const MAX_LINE_CHARS = MAX_LINE_BYTES;

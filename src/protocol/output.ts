@@ -1,6 +1,7 @@
 // The one writer of stdout. Everything printed is one Airbyte message per line, redacted.
 // Backpressure is honoured (await drain), and a closed stdout (EPIPE) is remembered so the
-// process can exit 1 as DESIGN §1 says instead of crashing on an unhandled 'error'.
+// process can exit 1 (docs/architecture.md, "Commands and exit codes") instead of crashing on an
+// unhandled 'error'.
 
 import type { Writable } from 'node:stream';
 import { globalRedactor, type Redactor } from '../redact.js';

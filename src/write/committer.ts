@@ -1,7 +1,8 @@
-// Takes finished spools to S3: convert (DuckDB, one at a time: it uses the cores itself),
-// upload each output file under its part key, rewrite the stream's manifest, and only then
-// report the records as committed (DESIGN §5.1). Commits of one stream happen in order; streams
-// upload in parallel up to a bound. The first failure stops everything and aborts uploads.
+// Takes finished spools to S3: convert (DuckDB, one at a time: it uses the cores itself), upload
+// each output file under its part key, rewrite the stream's manifest, and only then report the
+// records as committed (docs/write-path.md, "When a state is echoed"). Commits of one stream happen
+// in order; streams upload in parallel up to a bound. The first failure stops everything and aborts
+// uploads.
 
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';

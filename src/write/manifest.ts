@@ -1,7 +1,7 @@
-// The manifest of one model in one transfer (DESIGN §4): a pure builder, a serialiser with a
-// fixed key order, and a check against spec/manifest.schema.json. The write session rewrites
-// the manifest at each checkpoint with the files committed so far; docs/layout.md is the
-// readers' reference.
+// The manifest of one model in one transfer (docs/layout.md, "Manifests"): a pure builder, a
+// serialiser with a fixed key order, and a check against spec/manifest.schema.json. The write
+// session rewrites the manifest at each checkpoint with the files committed so far; docs/layout.md
+// is the readers' reference.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -92,7 +92,8 @@ export function buildManifest(input: ManifestInput): Manifest {
     }),
   );
   // The configured key and cursor are the user's choice; the source's defaults stand in when
-  // the catalog leaves them out, so that readers still know how to deduplicate (DESIGN §6).
+  // the catalog leaves them out, so that readers still know how to deduplicate (docs/layout.md,
+  // "Manifests": primary_key, cursor_field; docs/reading.md, "Three rules").
   const primaryKey = configured.primary_key ?? configured.stream.source_defined_primary_key ?? [];
   const cursorField = configured.cursor_field ?? configured.stream.default_cursor_field ?? [];
   return {

@@ -1,5 +1,5 @@
 // Writes a stream's manifest: rewritten in place at each checkpoint with the files committed so
-// far, and once more at the end with the final status (DESIGN §4).
+// far, and once more at the end with the final status (docs/layout.md, "Manifests").
 
 import type { Config } from '../config/config.js';
 import type { ObjectStore } from '../storage/port.js';

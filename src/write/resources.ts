@@ -1,5 +1,5 @@
-// How the memory and temp-disk budgets are shared out (DESIGN §5.2). Documented in
-// docs/operations.md ("Memory"); change both together.
+// How the memory and temp-disk budgets are shared out. Documented in docs/write-path.md
+// ("Resource bounds") and docs/operations.md ("Resources"); change them together.
 //
 // memory_budget_mb bounds what the connector holds on top of the runtime itself (Node, the AWS
 // SDK and DuckDB's code: ~140 MiB resident before any data). It is shared out as:

@@ -1,7 +1,7 @@
 // The write session: routes each input line, holds STATEs until their records are durable,
-// decides when files are cut (DESIGN §3 splitting, §5.1 timer), and finishes cleanly at the end
-// of input, on bad input, on SIGTERM or on an S3 failure. Everything that changes the session's
-// state runs synchronously; only backpressure waits.
+// decides when files are cut (docs/write-path.md, "When a file is finished (splitting)"), and
+// finishes cleanly at the end of input, on bad input, on SIGTERM or on an S3 failure. Everything
+// that changes the session's state runs synchronously; only backpressure waits.
 
 import { ConfigError } from '../errors.js';
 import type { InputLine } from '../protocol/lines.js';
@@ -41,7 +41,8 @@ export interface SessionDeps {
 
 /**
  * Where a spool with no state boundary in sight is cut at once: one row group (an eighth of the
- * target) short of the hard bound, twice the target (DESIGN §3). The converter splits only past
+ * target) short of the hard bound, twice the target (docs/write-path.md, "When a file is finished
+ * (splitting)"). The converter splits only past
  * the hard bound itself; the margin keeps a file whose estimate was a little low (the ratio is
  * the previous file's) from being split there into a full file and a sliver.
  */

@@ -1,7 +1,7 @@
-// A spool: a local file holding one stream's RECORD lines exactly as received (DESIGN §5.6: the
-// raw text reaches DuckDB, never a JS re-serialisation). Appends are synchronous: lines are
-// batched in memory and written in order by a chain of async writes, so the session never has to
-// await to take a record, and can detach a spool (cut a file) at any moment without a lock.
+// A spool: a local file holding one stream's RECORD lines exactly as received (docs/types.md,
+// "Exactness": the raw text reaches DuckDB, never a JS re-serialisation). Appends are synchronous:
+// lines are batched in memory and written in order by a chain of async writes, so the session never
+// has to await to take a record, and can detach a spool (cut a file) at any moment without a lock.
 
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm, truncate } from 'node:fs/promises';

@@ -1,5 +1,6 @@
 // Splices `destinationStats.recordCount` (and Airbyte's `committedRecordsCount` and
-// `committedBytesCount`) into a STATE message's raw text without a JSON round trip (DESIGN §5.1):
+// `committedBytesCount`) into a STATE message's raw text without a JSON round trip
+// (docs/write-path.md, "When a state is echoed"):
 // cursors can be big integers that JSON.parse would round, so everything but the spliced members
 // stays byte-for-byte as received.
 

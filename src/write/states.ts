@@ -1,8 +1,9 @@
-// Which STATE may be echoed, and when (DESIGN §5.1). Pure bookkeeping, no I/O: the session tells
-// it what was received and what became durable; it answers with the states that are ready, in
-// input order, each exactly once, with destinationStats.recordCount (and Airbyte's committed
-// record and byte counts) spliced in. It also knows what its held states weigh in memory: the
-// session bounds that (docs/operations.md, "Memory").
+// Which STATE may be echoed, and when (docs/write-path.md, "When a state is echoed"). Pure
+// bookkeeping, no I/O: the session tells it what was received and what became durable; it answers
+// with the states that are ready, in input order, each exactly once, with
+// destinationStats.recordCount (and Airbyte's committed record and byte counts) spliced in. It also
+// knows what its held states weigh in memory: the session bounds that (docs/operations.md,
+// "Memory").
 
 import { spliceCommittedCounts } from './state-json.js';
 

@@ -129,7 +129,8 @@ describe.each<[string, Format, number]>([
     for (const file of files.slice(0, -1)) expect(file.bytes).toBeGreaterThanOrEqual(2 * target);
     for (const file of files) expect(file.bytes).toBeLessThanOrEqual(2 * target + 2 * Math.ceil((file.bytes / file.records) * 2048));
     if (format.type !== 'parquet') return;
-    // DESIGN §3: row groups at most an eighth of the target; DuckDB cannot cut below one batch
+    // Row groups at most an eighth of the target (docs/write-path.md, "When a file is finished
+    // (splitting)"); DuckDB cannot cut below one batch
     // of 2048 records, so a group of one batch may be larger (docs/types.md).
     const groups = await rowGroups(files.map((f) => f.path));
     expect(groups.length).toBeGreaterThan(files.length);

@@ -102,7 +102,7 @@ describe.each(FORMATS)('type matrix: $type / $compression', (format) => {
     file = (await convertAll(converter, format))[0]!;
   });
 
-  it('names the columns in order, metadata first, with the extension of DESIGN §3', () => {
+  it('names the columns in order, metadata first, with the extension of docs/layout.md ("Object keys")', () => {
     expect(converter.extension).toBe(EXPECTED_EXTENSION[`${format.type}/${format.compression}`]);
     expect(converter.columns.map((c) => c.name)).toEqual([
       '_airbyte_raw_id',

@@ -141,7 +141,7 @@ describe('readLines', () => {
       expect(lines).toEqual(['ok']);
     });
 
-    it('names the default limit in MiB, at least the 64 MiB that DESIGN §5.5 asks for', () => {
+    it('names the default limit in MiB, at least the 64 MiB that docs/types.md ("Record size") asks for', () => {
       expect(MAX_LINE_BYTES).toBeGreaterThanOrEqual(64 * 1024 * 1024);
     });
 

@@ -52,7 +52,7 @@ function input(change: Partial<ManifestInput> = {}): ManifestInput {
 }
 
 describe('buildManifest', () => {
-  it('carries every DESIGN §4 field from the stream, the transfer and the committed files', () => {
+  it('carries every field of docs/layout.md ("Manifests") from the stream, the transfer and the committed files', () => {
     expect(buildManifest(input())).toEqual({
       manifest_version: 2,
       transfer_id: transfer.transferId,
@@ -149,7 +149,7 @@ describe('serializeManifest', () => {
 });
 
 describe('spec/manifest.schema.json', () => {
-  it('requires exactly the fields of DESIGN §4', () => {
+  it('requires exactly the fields of docs/layout.md ("Manifests")', () => {
     const design = ['manifest_version', 'transfer_id', 'sync_id', 'model', 'stream', 'transfer_date', 'transfer_timestamp', 'status', 'started_at', 'updated_at', 'destination_sync_mode', 'generation_id', 'minimum_generation_id', 'primary_key', 'cursor_field', 'format', 'columns', 'files', 'record_count'];
     expect(schema.required).toEqual(design);
     expect(Object.keys(schema.properties)).toEqual(design);

@@ -54,7 +54,8 @@ describe('metadata.yaml', () => {
     expect(() => new URL(String(data.documentationUrl))).not.toThrow();
     expect(data.supportsDbt ?? false).toBe(spec.supportsDBT);
     expect(data.supportsNormalization ?? false).toBe(spec.supportsNormalization);
-    // DESIGN §6: generations are honoured, so refreshes are supported.
+    // Generations are honoured, so refreshes are supported (docs/reading.md, "Sync modes and what
+    // readers do").
     expect(data.supportsRefreshes).toBe(true);
   });
 
