@@ -295,8 +295,8 @@ export function rowGroupBytes(targetFileBytes: number): number {
  * Wraps a SELECT in the COPY statement for the format. `targetFileBytes` is file_size_mb.
  *
  * The write session has already cut the spool at a state boundary once its estimated output
- * reached the target (DESIGN §3), so the converter must not split that output again at the
- * target: a spool whose output came out a little past it would be split mid-state into a full
+ * reached the target (docs/write-path.md, "When a file is finished (splitting)"), so the
+ * converter must not split that output again at the target: a spool whose output came out a little past it would be split mid-state into a full
  * file and a sliver. DuckDB splits only at the hard bound, twice the target, a net for an
  * estimate that was far off; a file passes it by at most the row group being written.
  */
@@ -307,8 +307,9 @@ export function buildCopyStatement(select: string, format: Format, dir: string, 
   switch (format.type) {
     case 'parquet':
       options.unshift('FORMAT parquet', `COMPRESSION ${format.compression}`);
-      // DESIGN §3: row groups at most an eighth of the target (measured before compression,
-      // so the written groups are smaller still), and at most MAX_ROW_GROUP_BYTES.
+      // Row groups at most an eighth of the target (docs/write-path.md, "When a file is
+      // finished"; measured before compression, so the written groups are smaller still), and at
+      // most MAX_ROW_GROUP_BYTES.
       options.push(`ROW_GROUP_SIZE_BYTES ${int(rowGroupBytes(target))}`);
       break;
     case 'csv':

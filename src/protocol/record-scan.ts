@@ -1,5 +1,5 @@
-// The fast path for RECORD lines (DESIGN §5.5, §5.6): validates a line as strict JSON on its bytes
-// and picks out what routing needs (stream, namespace, whether `data` is an object and
+// The fast path for RECORD lines (docs/architecture.md, "1. The record scanner"; docs/types.md,
+// "Exactness"): validates a line as strict JSON on its bytes and picks out what routing needs (stream, namespace, whether `data` is an object and
 // `emitted_at` a number), without building any JS value. JSON.parse of every record cost more
 // than everything else the connector does in JS; this scan costs a fraction of it, and DuckDB
 // parses the values later from the same bytes.
