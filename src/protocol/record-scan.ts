@@ -1,8 +1,8 @@
 // The fast path for RECORD lines (docs/architecture.md, "1. The record scanner"; docs/types.md,
-// "Exactness"): validates a line as strict JSON on its bytes and picks out what routing needs (stream, namespace, whether `data` is an object and
-// `emitted_at` a number), without building any JS value. JSON.parse of every record cost more
-// than everything else the connector does in JS; this scan costs a fraction of it, and DuckDB
-// parses the values later from the same bytes.
+// "Exactness"): validates a line as strict JSON on its bytes and picks out what routing needs
+// (stream, namespace, whether `data` is an object and `emitted_at` a number), without building
+// any JS value. JSON.parse of every record cost more than everything else the connector does in
+// JS; this scan costs a fraction of it, and DuckDB parses the values later from the same bytes.
 //
 // The scan accepts exactly what JSON.parse accepts (the same grammar: no trailing commas, no NaN,
 // no comments, no control characters in strings; duplicate keys: the last one wins), and
