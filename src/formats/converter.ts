@@ -9,10 +9,10 @@ import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Format } from '../config/config.js';
-import { ConnectorError, SystemError } from '../errors.js';
+import { AbortedError, ConnectorError, SystemError } from '../errors.js';
 import type { DuckDbEngine } from './duckdb.js';
 import type { Column, ConvertedFile, ConvertOptions, StreamConverter, StreamWriterContext } from './format.js';
-import { assemble, convertSegment, csvHeaderBytes } from './parts.js';
+import { abortedError, assemble, convertSegment, csvHeaderBytes, interruptible } from './parts.js';
 import { buildConversionQuery, buildCopyStatement, outputColumns } from './query.js';
 import { planColumns, quoteIdent, quoteLiteral, type ColumnPlan } from './schema.js';
 
@@ -102,6 +102,8 @@ async function convertSpool(
   spoolPath: string,
   options: ConvertOptions,
 ): Promise<ConvertedFile[]> {
+  const { signal } = options;
+  if (signal?.aborted) throw abortedError(signal);
   const maxLine = options.maxLineBytes ?? (await longestLineBytes(spoolPath));
   const maxObjectBytes = Math.max(MIN_OBJECT_BYTES, maxLine + 1024);
   const dir = resolvePath(options.outDir);
@@ -121,7 +123,7 @@ async function convertSpool(
   try {
     // The planned share of the memory budget may be too small for this spool (a record of many
     // MiB, or a small budget): DuckDB gets what the conversion needs while it runs.
-    return await engine.withMemoryAtLeast(engineBytesFor(maxLine), () => withConnection(engine, ctx, async (connection) => {
+    return await engine.withMemoryAtLeast(engineBytesFor(maxLine), () => withConnection(engine, ctx, (connection) => interruptible(connection, signal, async () => {
       await connection.run(copy);
       const files: ConvertedFile[] = [];
       for (const name of await written()) {
@@ -134,10 +136,11 @@ async function convertSpool(
         files.push({ path, bytes: (await stat(path)).size, ...stats });
       }
       return files;
-    }));
+    })));
   } catch (err) {
-    // A failed conversion leaves no partial files behind.
+    // A failed or stopped conversion leaves no partial files behind.
     await Promise.all((await written().catch(() => [])).map((name) => rm(join(dir, name), { force: true })));
+    if (signal?.aborted && !(err instanceof AbortedError)) throw abortedError(signal);
     throw err;
   }
 }

@@ -38,6 +38,8 @@ export interface ConvertOptions {
    * is sized from it; without it the converter scans the spool once to find it.
    */
   maxLineBytes?: number;
+  /** Stops the conversion: DuckDB is interrupted, its files removed, and convert() rejects with AbortedError. */
+  signal?: AbortSignal;
 }
 
 /** A closed piece of one stream's spool: whole lines, never written to again (docs/architecture.md). */

@@ -56,13 +56,16 @@ function partCopyOptions(format: Format, targetFileBytes: number): string[] {
   }
 }
 
-function abortedError(signal: AbortSignal | undefined): AbortedError {
+export function abortedError(signal: AbortSignal | undefined): AbortedError {
   const reason = signal?.reason as unknown;
   return new AbortedError('The conversion was stopped.', reason instanceof Error ? { cause: reason } : {});
 }
 
-/** Runs `work`, interrupting the connection's statement when `signal` fires. */
-async function interruptible<T>(connection: DuckDBConnection, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work`, interrupting the connection's statement when `signal` fires (convertSegment,
+ * assemble and the whole-spool convert() of converter.ts).
+ */
+export async function interruptible<T>(connection: DuckDBConnection, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
   if (signal?.aborted) throw abortedError(signal);
   const onAbort = (): void => connection.interrupt();
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -167,6 +167,8 @@ export class Committer {
         outDir: this.deps.outDir,
         // The spool knows its longest line: the converter need not read it once more to find it.
         maxLineBytes: job.spool.longestLine,
+        // A failure or SIGTERM interrupts DuckDB rather than waiting for the conversion to end.
+        signal: this.abort.signal,
       });
       const outBytes = files.reduce((n, f) => n + f.bytes, 0);
       if (spoolBytes > 0) {
