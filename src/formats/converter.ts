@@ -130,7 +130,7 @@ async function convertSpool(
         const path = join(dir, name);
         const stats = await fileStats(connection, ctx.format.type, columnNames, path, maxObjectBytes * OUTPUT_GROWTH + MiB);
         if (stats.records === 0) {
-          await rm(path, { force: true }); // DESIGN §3: no empty file
+          await rm(path, { force: true }); // no empty file (docs/write-path.md, "When a file is finished")
           continue;
         }
         files.push({ path, bytes: (await stat(path)).size, ...stats });

@@ -1,6 +1,6 @@
 // Format writers behind one interface. A writer turns a spool of RECORD messages (the raw input
 // lines, as received) into typed output files, using DuckDB to parse the values from the raw
-// text (DESIGN §5.6: JSON.parse in JS would round big integers and drop microseconds).
+// text (docs/types.md, "Exactness": JSON.parse in JS would round big integers and drop microseconds).
 //
 // Entry points: createDuckDbEngine (duckdb.ts) once per process, then createStreamConverter
 // (converter.ts) once per catalog stream. docs/types.md documents what the files hold.
@@ -26,7 +26,7 @@ export interface ConvertedFile {
 
 export interface ConvertOptions {
   /**
-   * file_size_mb (DESIGN §3). The caller has cut the spool at a state boundary near it, so output
+   * file_size_mb (docs/write-path.md, "When a file is finished (splitting)"). The caller has cut the spool at a state boundary near it, so output
    * files are split only past twice this size (the hard bound; a file passes it by at most the
    * batch being written); row groups are at most an eighth of it.
    */
@@ -74,7 +74,7 @@ export interface StreamWriterContext {
 }
 
 export interface StreamConverter {
-  /** The columns as written: the metadata columns of DESIGN §5.3 first, then the data columns. */
+  /** The columns as written: the metadata columns of docs/types.md ("Columns and types") first, then the data columns. */
   readonly columns: Column[];
   /** File extension without the dot: parquet, csv, csv.gz, jsonl, jsonl.gz. */
   readonly extension: string;
