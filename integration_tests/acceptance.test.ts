@@ -55,7 +55,10 @@ function eventLine(data: Record<string, unknown>, emittedAt: number): string {
   return JSON.stringify({ type: 'RECORD', record: { stream: 'events', data, emitted_at: emittedAt } });
 }
 
-const eventsComplete = JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1_700_000_100_000, stream_status: { stream_descriptor: { name: 'events' }, status: 'COMPLETE' } } });
+const eventsComplete = JSON.stringify({
+  type: 'TRACE',
+  trace: { type: 'STREAM_STATUS', emitted_at: 1_700_000_100_000, stream_status: { stream_descriptor: { name: 'events' }, status: 'COMPLETE' } },
+});
 
 function eventsState(cursor: string): string {
   return JSON.stringify({ type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: { name: 'events' }, stream_state: { cursor } } } });
@@ -64,11 +67,29 @@ function eventsState(cursor: string): string {
 // Transfer A: 30 events that share ids with the sample (dated 2030, so they would win every
 // comparison if they were not hidden) and 10 the sample does not have.
 const olderGeneration = [
-  ...Array.from({ length: 30 }, (_, i) => ({ event_id: `evt-${String(i + 1).padStart(6, '0')}`, user_id: 1, type: 'old', occurred_at: '2030-01-01T00:00:00Z', properties: {} })),
-  ...Array.from({ length: 10 }, (_, i) => ({ event_id: `evt-old-${i}`, user_id: 2, type: 'old', occurred_at: '2023-01-01T00:00:00Z', properties: {} })),
+  ...Array.from({ length: 30 }, (_, i) => ({
+    event_id: `evt-${String(i + 1).padStart(6, '0')}`,
+    user_id: 1,
+    type: 'old',
+    occurred_at: '2030-01-01T00:00:00Z',
+    properties: {},
+  })),
+  ...Array.from({ length: 10 }, (_, i) => ({
+    event_id: `evt-old-${i}`,
+    user_id: 2,
+    type: 'old',
+    occurred_at: '2023-01-01T00:00:00Z',
+    properties: {},
+  })),
 ];
 // Transfer C: 5 events checkpointed before the bad line.
-const failedRefresh = Array.from({ length: 5 }, (_, i) => ({ event_id: `evt-refresh-${i}`, user_id: 3, type: 'refresh', occurred_at: '2024-06-01T00:00:00Z', properties: { n: i } }));
+const failedRefresh = Array.from({ length: 5 }, (_, i) => ({
+  event_id: `evt-refresh-${i}`,
+  user_id: 3,
+  type: 'refresh',
+  occurred_at: '2024-06-01T00:00:00Z',
+  properties: { n: i },
+}));
 const A_EMITTED = 1_700_000_000_000;
 const C_EMITTED = 1_800_000_000_000;
 
@@ -93,7 +114,9 @@ async function transfer(config: string, catalogPath: string, stdin: string): Pro
   const before = new Set(await listKeys(run.bucket, '_manifests/'));
   const result = await runCli(['write', '--config', config, '--catalog', catalogPath], { stdin });
   const added = (await listKeys(run.bucket, '_manifests/')).filter((k) => !before.has(k));
-  const manifests = await Promise.all(added.map(async (k) => ({ ...(JSON.parse((await getObject(run.bucket, k)).toString('utf8')) as object), _key: k })));
+  const manifests = await Promise.all(
+    added.map(async (k) => ({ ...(JSON.parse((await getObject(run.bucket, k)).toString('utf8')) as object), _key: k })),
+  );
   return { result, manifests };
 }
 
@@ -201,7 +224,12 @@ describe('acceptance: the built connector on the sample sync', () => {
         minimum_generation_id: c.minimum_generation_id,
         format: { type: 'parquet', compression: 'snappy' },
       });
-      expect(m.columns.slice(0, 4).map((col: { name: string }) => col.name)).toEqual(['_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_generation_id', '_airbyte_meta']);
+      expect(m.columns.slice(0, 4).map((col: { name: string }) => col.name)).toEqual([
+        '_airbyte_raw_id',
+        '_airbyte_extracted_at',
+        '_airbyte_generation_id',
+        '_airbyte_meta',
+      ]);
       expect(m.record_count).toBe(sampleRecords.filter((r) => r.stream === m.model).length);
       expect(m.files.reduce((n: number, f: { records: number }) => n + f.records, 0)).toBe(m.record_count);
       for (const [i, f] of (m.files as Record<string, any>[]).entries()) {
@@ -318,7 +346,9 @@ describe('acceptance: the built connector on the sample sync', () => {
     }
 
     it('committed_rows reads the files that manifests list, at or above the generation floor', async () => {
-      const counts = await query(`SELECT (SELECT count(*) FROM committed_rows('users')) AS users, (SELECT count(*) FROM committed_rows('events')) AS events`);
+      const counts = await query(
+        `SELECT (SELECT count(*) FROM committed_rows('users')) AS users, (SELECT count(*) FROM committed_rows('events')) AS events`,
+      );
       // events: the sample's 900 and the failed refresh's 5; not transfer A's 40 (generation 2 <
       // floor 3), not the unlisted copy.
       expect(counts[0]).toEqual({ users: '1000', events: String(900 + failedRefresh.length) });
@@ -333,16 +363,22 @@ describe('acceptance: the built connector on the sample sync', () => {
 
     it('duckdb-history-orders keeps every change once, without the re-sent copies', async () => {
       const orders = sampleRecords.filter((r) => r.stream === 'orders');
-      const expected = latestBy(orders.map((r) => ({ key: `${r.data.order_id}|${Date.parse(r.data.updated_at)}`, cursor: r.data.updated_at, emittedAt: r.emittedAt })));
+      const expected = latestBy(
+        orders.map((r) => ({ key: `${r.data.order_id}|${Date.parse(r.data.updated_at)}`, cursor: r.data.updated_at, emittedAt: r.emittedAt })),
+      );
       expect(expected.size).toBeLessThan(orders.length);
-      const rows = await query(`SELECT order_id, epoch_ms(updated_at) AS u, epoch_ms(_airbyte_extracted_at) AS ms FROM (${localRecipe('duckdb-history-orders', dir)})`);
+      const rows = await query(
+        `SELECT order_id, epoch_ms(updated_at) AS u, epoch_ms(_airbyte_extracted_at) AS ms FROM (${localRecipe('duckdb-history-orders', dir)})`,
+      );
       expect(new Map(rows.map((r) => [`${r.order_id}|${r.u}`, Number(r.ms)]))).toEqual(expected);
       expect(rows).toHaveLength(expected.size);
     });
 
     it('duckdb-latest-events hides the older generation but not the rows of the failed refresh', async () => {
       const events = [
-        ...sampleRecords.filter((r) => r.stream === 'events').map((r) => ({ key: r.data.event_id as string, cursor: r.data.occurred_at as string, emittedAt: r.emittedAt })),
+        ...sampleRecords
+          .filter((r) => r.stream === 'events')
+          .map((r) => ({ key: r.data.event_id as string, cursor: r.data.occurred_at as string, emittedAt: r.emittedAt })),
         ...failedRefresh.map((e, i) => ({ key: e.event_id, cursor: e.occurred_at, emittedAt: C_EMITTED + i })),
       ];
       expect(await recipeResult('duckdb-latest-events', 'event_id')).toEqual(latestBy(events));

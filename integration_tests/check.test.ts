@@ -101,7 +101,11 @@ describe('check succeeds', () => {
   it('with an assumed role (STS AssumeRole with an external id)', async () => {
     const bucket = await freshBucket('check-role');
     const run = await check(
-      { ...accessKeyConfig(bucket), s3_endpoint: server.stsEndpoint, credentials: { auth_type: 'iam_role', role_arn: server.roleArn, external_id: 'dse-external-id' } },
+      {
+        ...accessKeyConfig(bucket),
+        s3_endpoint: server.stsEndpoint,
+        credentials: { auth_type: 'iam_role', role_arn: server.roleArn, external_id: 'dse-external-id' },
+      },
       STS_ENV,
     );
     expect(run.status, run.message).toBe('SUCCEEDED');
@@ -125,7 +129,11 @@ describe('check succeeds', () => {
   });
 
   it('with temporary access keys (session token)', async () => {
-    const sts = new STSClient({ endpoint: server.stsEndpoint, region: 'us-east-1', credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey } });
+    const sts = new STSClient({
+      endpoint: server.stsEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
+    });
     const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: server.roleArn, RoleSessionName: 'check-test' }));
     sts.destroy();
     secrets.add(c!.SecretAccessKey!);
@@ -159,7 +167,11 @@ describe.skipIf(!server.cephConf)('check with web identity federation (OIDC issu
   });
 
   function webIdentityConfig(bucket: string, tokenFile: string, roleArn = oidc.roleArn): Record<string, unknown> {
-    return { ...accessKeyConfig(bucket), s3_endpoint: server.stsEndpoint, credentials: { auth_type: 'web_identity', role_arn: roleArn, web_identity_token_file: tokenFile } };
+    return {
+      ...accessKeyConfig(bucket),
+      s3_endpoint: server.stsEndpoint,
+      credentials: { auth_type: 'web_identity', role_arn: roleArn, web_identity_token_file: tokenFile },
+    };
   }
 
   it('succeeds with a token the role trusts', async () => {
@@ -195,7 +207,9 @@ describe.skipIf(!server.cephConf)('check with web identity federation (OIDC issu
 describe('check fails with a message naming the cause', () => {
   it('for a wrong secret key', async () => {
     const bucket = await freshBucket('check-badsecret');
-    const run = await check(accessKeyConfig(bucket, { credentials: { auth_type: 'access_key', access_key_id: server.accessKey, secret_access_key: WRONG_SECRET } }));
+    const run = await check(
+      accessKeyConfig(bucket, { credentials: { auth_type: 'access_key', access_key_id: server.accessKey, secret_access_key: WRONG_SECRET } }),
+    );
     expect(run.status).toBe('FAILED');
     expect(run.message).toContain('the request signature does not match. The secret access key is wrong');
     expect(run.message).toContain('SignatureDoesNotMatch');
@@ -204,7 +218,9 @@ describe('check fails with a message naming the cause', () => {
 
   it('for an unknown access key', async () => {
     const bucket = await freshBucket('check-badkey');
-    const run = await check(accessKeyConfig(bucket, { credentials: { auth_type: 'access_key', access_key_id: 'AKUNKNOWN000000000', secret_access_key: WRONG_SECRET } }));
+    const run = await check(
+      accessKeyConfig(bucket, { credentials: { auth_type: 'access_key', access_key_id: 'AKUNKNOWN000000000', secret_access_key: WRONG_SECRET } }),
+    );
     expect(run.status).toBe('FAILED');
     expect(run.message).toContain('the access key ID is not known to the S3 endpoint');
     expect(run.message).toContain('InvalidAccessKeyId');
@@ -221,7 +237,14 @@ describe('check fails with a message naming the cause', () => {
 
   it('for an unknown role', async () => {
     const bucket = await freshBucket('check-norole');
-    const run = await check({ ...accessKeyConfig(bucket), s3_endpoint: server.stsEndpoint, credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/NoSuchRole' } }, STS_ENV);
+    const run = await check(
+      {
+        ...accessKeyConfig(bucket),
+        s3_endpoint: server.stsEndpoint,
+        credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/NoSuchRole' },
+      },
+      STS_ENV,
+    );
     expect(run.status).toBe('FAILED');
     expect(run.message).toContain('Could not get credentials (STS AssumeRole)');
     expect(run.message).toContain('the role arn:aws:iam:::role/NoSuchRole does not exist. Check role_arn');
@@ -255,7 +278,10 @@ describe('check fails with a message naming the cause', () => {
     const customerKey = 'c3NlLWMtY3VzdG9tZXIta2V5LW1hdGVyaWFsLTAwMDI=';
     secrets.add(customerKey);
     const asString = await check(accessKeyConfig('any-bucket', { encryption: 'sse_c' }));
-    const underCredentials = await check({ ...accessKeyConfig('any-bucket'), credentials: { auth_type: 'default_chain', sse_customer_key: customerKey } });
+    const underCredentials = await check({
+      ...accessKeyConfig('any-bucket'),
+      credentials: { auth_type: 'default_chain', sse_customer_key: customerKey },
+    });
     for (const run of [asString, underCredentials]) {
       expect(run.status).toBe('FAILED');
       expect(run.message).toContain('SSE-C (customer-provided encryption keys) is not supported. Use encryption mode "sse_s3"');
@@ -267,7 +293,9 @@ describe('check fails with a message naming the cause', () => {
 
   it('for a secret shorter than 4 characters, which is refused without being quoted', async () => {
     // The scan of every run (support/secrets.ts) looks for a short secret as a whole JSON value.
-    const run = await check(accessKeyConfig('any-bucket', { credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'k9' } }));
+    const run = await check(
+      accessKeyConfig('any-bucket', { credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'k9' } }),
+    );
     expect(run.status).toBe('FAILED');
     expect(run.message).toContain('credentials.secret_access_key: must be at least 4 characters long (shorter secrets cannot be kept out of logs)');
     expect(run.result.lines.join('\n')).not.toContain('"k9"');
@@ -281,13 +309,20 @@ describe('check fails with a message naming the cause', () => {
     const policy = {
       Version: '2012-10-17',
       Statement: [
-        { Effect: 'Allow', Principal: principal, Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'], Resource: [`arn:aws:s3:::${bucket}/*`] },
+        {
+          Effect: 'Allow',
+          Principal: principal,
+          Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+          Resource: [`arn:aws:s3:::${bucket}/*`],
+        },
         { Effect: 'Deny', Principal: principal, Action: ['s3:DeleteObject'], Resource: [`arn:aws:s3:::${bucket}/*`] },
       ],
     };
     const admin = adminClient();
     await admin.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
-    const run = await check(accessKeyConfig(bucket, { credentials: { auth_type: 'access_key', access_key_id: user.accessKey, secret_access_key: user.secretKey } }));
+    const run = await check(
+      accessKeyConfig(bucket, { credentials: { auth_type: 'access_key', access_key_id: user.accessKey, secret_access_key: user.secretKey } }),
+    );
     expect(run.status).toBe('FAILED');
     expect(run.message).toContain('DeleteObject of');
     expect(run.message).toContain('the identity lacks s3:DeleteObject');
@@ -352,7 +387,10 @@ describe('check fails with a message naming the cause', () => {
     const silent = await startSilentServer();
     try {
       const started = Date.now();
-      const run = await check({ ...accessKeyConfig('any-bucket'), credentials: { auth_type: 'iam_role', role_arn: server.roleArn } }, { ...BASE_CREDENTIALS_ENV, AWS_ENDPOINT_URL_STS: silent.endpoint });
+      const run = await check(
+        { ...accessKeyConfig('any-bucket'), credentials: { auth_type: 'iam_role', role_arn: server.roleArn } },
+        { ...BASE_CREDENTIALS_ENV, AWS_ENDPOINT_URL_STS: silent.endpoint },
+      );
       const seconds = (Date.now() - started) / 1000;
       expect(run.status).toBe('FAILED');
       expect(run.message).toContain('Could not get credentials (STS AssumeRole)');
@@ -399,7 +437,14 @@ describe('check fails with a message naming the cause', () => {
       format: { format_type: 'avro' },
     });
     expect(run.status).toBe('FAILED');
-    for (const path of ['s3_bucket_name:', 's3_bucket_region: is required', 'folder:', 'file_size_mb:', 'credentials.unknown_field:', 'format.format_type:']) {
+    for (const path of [
+      's3_bucket_name:',
+      's3_bucket_region: is required',
+      'folder:',
+      'file_size_mb:',
+      'credentials.unknown_field:',
+      'format.format_type:',
+    ]) {
       expect(run.message).toContain(path);
     }
   });

@@ -39,7 +39,11 @@ function watchPeakRss(live: LiveCli): () => number {
   return () => peak;
 }
 
-async function write(configPath: string, catalogPath: string, input: Buffer): Promise<{ peak: number; states: number; code: number | null; stderr: string }> {
+async function write(
+  configPath: string,
+  catalogPath: string,
+  input: Buffer,
+): Promise<{ peak: number; states: number; code: number | null; stderr: string }> {
   const live = startCli(['write', '--config', configPath, '--catalog', catalogPath]);
   const peak = watchPeakRss(live);
   await live.write(input);
@@ -58,7 +62,9 @@ describe('memory', () => {
     const config = tempJson('config.json', accessKeyConfig(s3Server(), bucket, { memory_budget_mb: BUDGET_MB, file_size_mb: 1 }));
 
     // the runtime's own memory: a sync with no record (only the streams' COMPLETE statuses)
-    const statuses = readFileSync(data.messagesPath, 'utf8').split('\n').filter((l) => l.includes('"STREAM_STATUS"'));
+    const statuses = readFileSync(data.messagesPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"STREAM_STATUS"'));
     const idle = await write(config, data.catalogPath, Buffer.from(statuses.join('\n') + '\n'));
     expect(idle.code, idle.stderr).toBe(0);
     const sync = await write(config, data.catalogPath, readFileSync(data.messagesPath));

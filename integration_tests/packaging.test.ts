@@ -16,7 +16,11 @@ import { assertNoSecretLeak, secretsOfRun } from './support/secrets.js';
 const execFileP = promisify(execFile);
 
 /** execFile, with the output scanned for the secrets the run could know, as support/cli.ts does. */
-async function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; maxBuffer?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+async function run(
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; maxBuffer?: number } = {},
+): Promise<{ stdout: string; stderr: string }> {
   const out = await execFileP(file, args, options);
   assertNoSecretLeak({ stdout: out.stdout, stderr: out.stderr }, secretsOfRun(args, options.env ?? process.env));
   return out;
@@ -86,7 +90,9 @@ describe('the package as the Docker runtime stage installs it', () => {
       });
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`npm ci --omit=dev --offline failed in ${prodRoot} (is the npm cache filled by \`npm ci\`?): ${e.stderr || e.stdout || e.message}`);
+      throw new Error(
+        `npm ci --omit=dev --offline failed in ${prodRoot} (is the npm cache filled by \`npm ci\`?): ${e.stderr || e.stdout || e.message}`,
+      );
     }
   }, 300_000);
   afterAll(() => rmSync(prodRoot, { recursive: true, force: true }));
@@ -100,7 +106,9 @@ describe('the package as the Docker runtime stage installs it', () => {
     expect(installed).toEqual(expected);
     // Dev-only packages (the lock marks them dev; a devDependency that a production package also
     // needs, such as @smithy/signature-v4, is not marked and is installed).
-    const devOnly = Object.entries(lock.packages).filter(([path, meta]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) && meta.dev).map(([path]) => path);
+    const devOnly = Object.entries(lock.packages)
+      .filter(([path, meta]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) && meta.dev)
+      .map(([path]) => path);
     expect(devOnly).toEqual(expect.arrayContaining(['node_modules/vitest', 'node_modules/typescript']));
     expect(devOnly.filter((path) => existsSync(join(prodRoot, path)))).toEqual([]);
     expect(lstatSync(join(prodRoot, 'node_modules', '@duckdb', 'node-api')).isSymbolicLink()).toBe(false);
@@ -162,7 +170,10 @@ describe('the package as the Docker runtime stage installs it', () => {
       cwd: dirname(prodRoot),
       env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
     });
-    const messages = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; connectionStatus?: { status: string } });
+    const messages = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; connectionStatus?: { status: string } });
     expect(messages.filter((m) => m.type === 'CONNECTION_STATUS').map((m) => m.connectionStatus?.status)).toEqual(['FAILED']);
   });
 
@@ -171,8 +182,15 @@ describe('the package as the Docker runtime stage installs it', () => {
     writeFileSync(config, JSON.stringify({ s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1', folder: 'exports' }));
     const options = { cwd: dirname(prodRoot), env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' } };
     const { stdout } = await run(process.execPath, [join(prodRoot, 'dist/main.js'), 'policy', '--config', config, '--json'], options);
-    expect(JSON.parse(stdout).permissions_policy.Statement[0].Resource).toEqual(['arn:aws:s3:::acme-exports/exports/*', 'arn:aws:s3:::acme-exports/_manifests/*']);
-    const failed = await run(process.execPath, [join(prodRoot, 'dist/main.js'), 'verify', '--config', join(prodRoot, 'no-such-config.json')], options).then(
+    expect(JSON.parse(stdout).permissions_policy.Statement[0].Resource).toEqual([
+      'arn:aws:s3:::acme-exports/exports/*',
+      'arn:aws:s3:::acme-exports/_manifests/*',
+    ]);
+    const failed = await run(
+      process.execPath,
+      [join(prodRoot, 'dist/main.js'), 'verify', '--config', join(prodRoot, 'no-such-config.json')],
+      options,
+    ).then(
       () => undefined,
       (err: { code: number; stdout: string; stderr: string }) => err,
     );

@@ -29,7 +29,10 @@ interface Policy {
   Statement: Statement[];
 }
 
-async function printedPolicy(configPath: string, reader = false): Promise<{ permissions_policy: Policy; statements: { sid: string; required: boolean; actions: string[] }[] }> {
+async function printedPolicy(
+  configPath: string,
+  reader = false,
+): Promise<{ permissions_policy: Policy; statements: { sid: string; required: boolean; actions: string[] }[] }> {
   const run = await runText(['policy', '--config', configPath, '--json', ...(reader ? ['--reader'] : [])]);
   expect(run.code, run.stderr).toBe(0);
   return JSON.parse(run.stdout);
@@ -62,9 +65,29 @@ class NodeSha256 {
 /** radosgw's IAM API (on the STS gateway): PutUserPolicy, which replaces a policy of the same name. */
 async function putUserPolicy(uid: string, policy: Policy): Promise<void> {
   const url = new URL(server.stsEndpoint);
-  const signer = new SignatureV4({ service: 'iam', region: 'us-east-1', credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey }, sha256: NodeSha256 });
-  const body = new URLSearchParams({ Version: '2010-05-08', Action: 'PutUserPolicy', UserName: uid, PolicyName: 'destination-s3-export', PolicyDocument: JSON.stringify(policy) }).toString();
-  const signed = await signer.sign({ method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', query: {}, headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const signer = new SignatureV4({
+    service: 'iam',
+    region: 'us-east-1',
+    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
+    sha256: NodeSha256,
+  });
+  const body = new URLSearchParams({
+    Version: '2010-05-08',
+    Action: 'PutUserPolicy',
+    UserName: uid,
+    PolicyName: 'destination-s3-export',
+    PolicyDocument: JSON.stringify(policy),
+  }).toString();
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: '/',
+    query: {},
+    headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
   const res = await fetch(url, { method: 'POST', headers: signed.headers, body });
   if (!res.ok) throw new Error(`PutUserPolicy failed: HTTP ${res.status} ${await res.text()}`);
 }
@@ -97,14 +120,15 @@ async function check(configPath: string, secret: string): Promise<{ status: stri
   return { status: status.status, message: status.message ?? '' };
 }
 
-const SYNC = [
-  ...Array.from({ length: 50 }, (_, i) => recordLine('users', { id: i, name: `u${i}` }, 1_700_000_000_000 + i)),
-  streamStateLine('users', 'c1'),
-  ...Array.from({ length: 50 }, (_, i) => recordLine('orders', { id: i, name: `o${i}` }, 1_700_000_000_000 + i)),
-  streamStateLine('orders', 'c1'),
-  streamStatusLine('users'),
-  streamStatusLine('orders'),
-].join('\n') + '\n';
+const SYNC =
+  [
+    ...Array.from({ length: 50 }, (_, i) => recordLine('users', { id: i, name: `u${i}` }, 1_700_000_000_000 + i)),
+    streamStateLine('users', 'c1'),
+    ...Array.from({ length: 50 }, (_, i) => recordLine('orders', { id: i, name: `o${i}` }, 1_700_000_000_000 + i)),
+    streamStateLine('orders', 'c1'),
+    streamStatusLine('users'),
+    streamStatusLine('orders'),
+  ].join('\n') + '\n';
 
 beforeAll(async () => {
   // The test user may manage user policies (radosgw-admin caps; the server of the tests is ours).
@@ -148,7 +172,10 @@ describe.each<Holding>(['user policy', 'bucket policy'])('policy on radosgw, hel
     expect(refused.stderr).toContain('s3:ListBucket');
 
     // Without either required reader action, verify fails and names it.
-    for (const [sid, action] of [['ListExportObjects', 's3:ListBucket'], ['ReadExportObjects', 's3:GetObject']] as const) {
+    for (const [sid, action] of [
+      ['ListExportObjects', 's3:ListBucket'],
+      ['ReadExportObjects', 's3:GetObject'],
+    ] as const) {
       const without = { ...readerPolicy, Statement: readerPolicy.Statement.filter((s) => s.Sid !== sid) };
       await grant(how, bucket, [
         { uid: writer.uid, policy: writerPolicy },
@@ -188,7 +215,9 @@ describe.each<Holding>(['user policy', 'bucket policy'])('policy on radosgw, hel
     // The manifest prefix alone taken out of the write statement: check names it.
     const policy = {
       ...printed.permissions_policy,
-      Statement: printed.permissions_policy.Statement.map((s) => (s.Sid === 'WriteTransferObjects' ? { ...s, Resource: [s.Resource].flat().filter((r) => !r.includes('/_manifests/')) } : s)),
+      Statement: printed.permissions_policy.Statement.map((s) =>
+        s.Sid === 'WriteTransferObjects' ? { ...s, Resource: [s.Resource].flat().filter((r) => !r.includes('/_manifests/')) } : s,
+      ),
     };
     await grant(how, bucket, [{ uid: writer.uid, policy }]);
     const run = await check(config, writer.secretKey);

@@ -46,7 +46,10 @@ async function emptyBucket(bucket: string): Promise<void> {
 describe('S3ObjectStore on radosgw', () => {
   it('streams a multipart upload with SSE-KMS and reports the SHA-256 of what S3 stored', async () => {
     const bucket = await freshBucket('store-kms');
-    const store = createS3Store(config(bucket, { encryption: { mode: 'sse_kms', kms_key_arn: 'testkey-1' } }), { partSizeBytes: MIN_PART_SIZE, redactor: new Redactor() });
+    const store = createS3Store(config(bucket, { encryption: { mode: 'sse_kms', kms_key_arn: 'testkey-1' } }), {
+      partSizeBytes: MIN_PART_SIZE,
+      redactor: new Redactor(),
+    });
     const data = pattern(2 * MIN_PART_SIZE + 4321);
     const key = 'exports/m/dt=2026-01-01/part-00000_20260101T000000000Z.parquet';
     const result = await store.upload(key, chunks(data), { contentType: 'application/vnd.apache.parquet' });
@@ -70,7 +73,9 @@ describe('S3ObjectStore on radosgw', () => {
     const store = createS3Store(config(bucket), { partSizeBytes: MIN_PART_SIZE, queueSize: 1, redactor: new Redactor() });
     const body = new PassThrough();
     const controller = new AbortController();
-    const done = store.upload('aborted.parquet', body, { contentType: 'application/octet-stream', signal: controller.signal }).catch((e: unknown) => e);
+    const done = store
+      .upload('aborted.parquet', body, { contentType: 'application/octet-stream', signal: controller.signal })
+      .catch((e: unknown) => e);
     body.write(pattern(MIN_PART_SIZE + 10));
     const admin = adminClient();
     // Wait until the multipart upload exists on the server, then abort.
@@ -106,7 +111,10 @@ describe('S3ObjectStore on radosgw', () => {
 describe('role credentials on radosgw', () => {
   it('renew the session before it expires while the S3 client keeps writing', async () => {
     let t = Date.now();
-    const real = stsApi('us-east-1', { AWS_ENDPOINT_URL_STS: server.stsEndpoint }, async () => ({ accessKeyId: server.accessKey, secretAccessKey: server.secretKey }));
+    const real = stsApi('us-east-1', { AWS_ENDPOINT_URL_STS: server.stsEndpoint }, async () => ({
+      accessKeyId: server.accessKey,
+      secretAccessKey: server.secretKey,
+    }));
     const sessions: string[] = [];
     const sts: StsApi = {
       assumeRole: async (input) => {
@@ -149,7 +157,10 @@ describe('S3ObjectStore against an endpoint that is not S3', () => {
       const attempts: [string, () => Promise<unknown>][] = [
         ['PutObject', () => store.put('m/_manifests/a.json', '{}', { contentType: 'application/json' })],
         ['PutObject', () => store.upload('m/small.parquet', chunks(pattern(1000)), { contentType: 'application/octet-stream' })],
-        ['CreateMultipartUpload', () => store.upload('m/big.parquet', chunks(pattern(MIN_PART_SIZE + 1000)), { contentType: 'application/octet-stream' })],
+        [
+          'CreateMultipartUpload',
+          () => store.upload('m/big.parquet', chunks(pattern(MIN_PART_SIZE + 1000)), { contentType: 'application/octet-stream' }),
+        ],
         ['CreateMultipartUpload', () => store.upload('m/forced.txt', chunks(pattern(10)), { contentType: 'text/plain', forceMultipart: true })],
       ];
       for (const [operation, attempt] of attempts) {

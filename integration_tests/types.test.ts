@@ -92,10 +92,29 @@ const CASES_DATAS = [
 const FIELD_SIZE = 'DESTINATION_FIELD_SIZE_LIMITATION';
 const SERIALIZATION = 'DESTINATION_SERIALIZATION_ERROR';
 const CASES_EXPECTED = [
-  { id: 1, ts: '2022-01-23T06:23:45.000Z', tsw: '2022-01-22T16:23:45.000Z', t_plain: '10:30:00Z', changes: [['big', FIELD_SIZE], ['num', FIELD_SIZE]] },
+  {
+    id: 1,
+    ts: '2022-01-23T06:23:45.000Z',
+    tsw: '2022-01-22T16:23:45.000Z',
+    t_plain: '10:30:00Z',
+    changes: [
+      ['big', FIELD_SIZE],
+      ['num', FIELD_SIZE],
+    ],
+  },
   { id: 2, ts: '2022-01-23T01:23:45.000Z', tsw: '2022-06-01T00:00:00.000Z', t_plain: '15:45:30+02:00', changes: [] },
   { id: 3, ts: '2022-01-23T01:23:45.500Z', tsw: '2022-01-23T01:23:45.000Z', t_plain: '10:30:00', changes: [['big', FIELD_SIZE]] },
-  { id: 4, ts: null, tsw: null, t_plain: null, changes: [['t_plain', SERIALIZATION], ['big', SERIALIZATION], ['num', SERIALIZATION]] },
+  {
+    id: 4,
+    ts: null,
+    tsw: null,
+    t_plain: null,
+    changes: [
+      ['t_plain', SERIALIZATION],
+      ['big', SERIALIZATION],
+      ['num', SERIALIZATION],
+    ],
+  },
 ];
 
 /** Name → type of a manifest's (or a file's) columns. */
@@ -138,13 +157,22 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
   it('lists the columns in order with the types expected for the format, metadata first', async () => {
     const { manifest } = written.matrix!;
     const names = manifest.columns.map((c: { name: string }) => c.name);
-    expect(names).toEqual(['_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_generation_id', '_airbyte_meta', ...Object.keys(MATRIX_SCHEMA.properties), '_airbyte_additional_properties']);
+    expect(names).toEqual([
+      '_airbyte_raw_id',
+      '_airbyte_extracted_at',
+      '_airbyte_generation_id',
+      '_airbyte_meta',
+      ...Object.keys(MATRIX_SCHEMA.properties),
+      '_airbyte_additional_properties',
+    ]);
     expect(typeMap(manifest.columns)).toEqual(EXPECTED_COLUMN_TYPES[type]);
   });
 
   if (format.format_type === 'parquet') {
     it('writes the Parquet types expected, as DuckDB reads the file', async () => {
-      const described = await connection.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(written.matrix!.path)}))`);
+      const described = await connection.runAndReadAll(
+        `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(written.matrix!.path)}))`,
+      );
       const types = described.getRowObjectsJS().map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
       expect(typeMap(types)).toEqual(EXPECTED_COLUMN_TYPES.parquet);
     });
@@ -152,12 +180,20 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
 
   it('keeps every field of a stream without columns in _airbyte_additional_properties', async () => {
     const { manifest, path } = written.empty!;
-    const meta = Object.fromEntries(['_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_generation_id', '_airbyte_meta', '_airbyte_additional_properties'].map((n) => [n, EXPECTED_COLUMN_TYPES[type][n]]));
+    const meta = Object.fromEntries(
+      ['_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_generation_id', '_airbyte_meta', '_airbyte_additional_properties'].map((n) => [
+        n,
+        EXPECTED_COLUMN_TYPES[type][n],
+      ]),
+    );
     expect(manifest.columns).toEqual(Object.entries(meta).map(([name, t]) => ({ name, type: t })));
-    const reader = await connection.runAndReadAll(`SELECT CAST(_airbyte_additional_properties AS VARCHAR) AS x FROM (${duckReader(path, format, manifest.columns)})`);
+    const reader = await connection.runAndReadAll(
+      `SELECT CAST(_airbyte_additional_properties AS VARCHAR) AS x FROM (${duckReader(path, format, manifest.columns)})`,
+    );
     const rows = reader.getRowObjectsJS() as { x: string | null }[];
     // Compared exactly (numbers as their text: the big integer keeps its digits), in any order.
-    const canon = (x: string | null): string | null => (x === null ? null : JSON.stringify(parseJsonExact(x), (_k, v) => (v instanceof JsonNumber ? `#${v.text}` : v)));
+    const canon = (x: string | null): string | null =>
+      x === null ? null : JSON.stringify(parseJsonExact(x), (_k, v) => (v instanceof JsonNumber ? `#${v.text}` : v));
     expect(rows.map((r) => canon(r.x)).sort()).toEqual(EMPTY_EXTRAS.map(canon).sort());
   });
 
@@ -176,7 +212,7 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
     });
   }
 
-  it('reads each timestamp on its own, keeps plain times with and without offsets, and gives Airbyte\'s reasons (issues 10.1, 11.3, 11.5)', async () => {
+  it("reads each timestamp on its own, keeps plain times with and without offsets, and gives Airbyte's reasons (issues 10.1, 11.3, 11.5)", async () => {
     const { manifest, path } = written.cases!;
     const reader = await connection.runAndReadAll(
       `SELECT id, epoch_ms(CAST(ts AS TIMESTAMPTZ)) AS ts, epoch_ms(CAST(tsw AS TIMESTAMPTZ)) AS tsw, CAST(t_plain AS VARCHAR) AS t_plain, ` +
@@ -194,10 +230,12 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
   });
 
   if (format.format_type === 'jsonl') {
-    it('writes JSONL that DuckDB\'s read_json reads as the docs say, whatever keys free-form values hold (issue 10.9)', async () => {
+    it("writes JSONL that DuckDB's read_json reads as the docs say, whatever keys free-form values hold (issue 10.9)", async () => {
       const { path } = written.cases!;
       // The reader of docs/reading.md, with its own detection of the columns.
-      const reader = await connection.runAndReadAll(`SELECT id, CAST(free AS VARCHAR) AS free, CAST(clash AS VARCHAR) AS clash FROM read_json(${quoteLiteral(path)}) ORDER BY id`);
+      const reader = await connection.runAndReadAll(
+        `SELECT id, CAST(free AS VARCHAR) AS free, CAST(clash AS VARCHAR) AS clash FROM read_json(${quoteLiteral(path)}) ORDER BY id`,
+      );
       const rows = reader.getRowObjectsJS() as { id: bigint; free: string | null; clash: string | null }[];
       expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4]);
       // Values whose keys collide by case are their JSON text (a JSON string), as Parquet keeps them.

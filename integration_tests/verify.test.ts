@@ -68,7 +68,8 @@ describe('verify on radosgw', () => {
     const admin = adminClient();
     const manifestKeys = await listKeys(bucket, '_manifests/');
     const manifests = await Promise.all(manifestKeys.map(async (key) => ({ key, m: JSON.parse((await getObject(bucket, key)).toString('utf8')) })));
-    const fileOf = (model: string, nth = 0): any => manifests.filter(({ m }) => m.model === model).sort((a, b) => a.m.transfer_id.localeCompare(b.m.transfer_id))[nth]!.m.files[0];
+    const fileOf = (model: string, nth = 0): any =>
+      manifests.filter(({ m }) => m.model === model).sort((a, b) => a.m.transfer_id.localeCompare(b.m.transfer_id))[nth]!.m.files[0];
     const deleted = fileOf('users', 0).key;
     await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: deleted }));
     const truncated = fileOf('orders').key;

@@ -26,11 +26,16 @@ const event = (id: number, gen: number) => recordLine('events', { id, name: `gen
 
 /** Runs a refresh of `events` at `generation` (overwrite: minimum_generation_id = generation). */
 function refreshCatalog(generation: number): string {
-  return tempJson('catalog.json', catalog([{ name: 'events', mode: 'overwrite', properties: PROPERTIES, generationId: generation, minimumGenerationId: generation }]));
+  return tempJson(
+    'catalog.json',
+    catalog([{ name: 'events', mode: 'overwrite', properties: PROPERTIES, generationId: generation, minimumGenerationId: generation }]),
+  );
 }
 
 describe.each(FORMATS)('write whose input ends before a terminal STREAM_STATUS: %o', (format) => {
-  it('fails with transient_error, echoes the durable states, writes the manifest incomplete and keeps the old generation visible', { timeout: 180_000 }, async () => {
+  it('fails with transient_error, echoes the durable states, writes the manifest incomplete and keeps the old generation visible', {
+    timeout: 180_000,
+  }, async () => {
     const bucket = await freshBucket(`ended-early-${format.format_type}`);
     const config = tempJson('config.json', accessKeyConfig(s3Server(), bucket, { folder: 'exports/shop', format }));
 
@@ -41,7 +46,9 @@ describe.each(FORMATS)('write whose input ends before a terminal STREAM_STATUS: 
 
     // generation 3: 5 rows checkpointed, 2 more, then the source dies: stdin closes mid-refresh
     const live = startCli(['write', '--config', config, '--catalog', refreshCatalog(3)]);
-    await live.write([...Array.from({ length: 5 }, (_, i) => event(i, 3)), streamStateLine('events', 'g3-5'), event(5, 3), event(6, 3)].join('\n') + '\n');
+    await live.write(
+      [...Array.from({ length: 5 }, (_, i) => event(i, 3)), streamStateLine('events', 'g3-5'), event(5, 3), event(6, 3)].join('\n') + '\n',
+    );
     live.child.stdin.end();
     const res = await live.done;
 
@@ -70,7 +77,9 @@ describe.each(FORMATS)('write whose input ends before a terminal STREAM_STATUS: 
       }
       const conn = await db.connect();
       await conn.run(localRecipe('duckdb-committed-rows', dir));
-      const rows = (await conn.runAndReadAll(`SELECT _airbyte_generation_id AS g, count(*) AS n FROM committed_rows('events') GROUP BY g ORDER BY g`)).getRowObjectsJson();
+      const rows = (
+        await conn.runAndReadAll(`SELECT _airbyte_generation_id AS g, count(*) AS n FROM committed_rows('events') GROUP BY g ORDER BY g`)
+      ).getRowObjectsJson();
       expect(rows.map((r) => [Number(r.g), Number(r.n)])).toEqual([
         [2, 40],
         [3, 5],

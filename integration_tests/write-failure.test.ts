@@ -13,7 +13,9 @@ import { adminClient, createUser, freshBucket, s3Server } from './support/server
 
 function policy(bucket: string, uid: string, denyPut: boolean): string {
   const principal = { AWS: [`arn:aws:iam:::user/${uid}`] };
-  const statements: object[] = [{ Effect: 'Allow', Principal: principal, Action: ['s3:*'], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }];
+  const statements: object[] = [
+    { Effect: 'Allow', Principal: principal, Action: ['s3:*'], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] },
+  ];
   if (denyPut) statements.push({ Effect: 'Deny', Principal: principal, Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${bucket}/*`] });
   return JSON.stringify({ Version: '2012-10-17', Statement: statements });
 }

@@ -55,13 +55,21 @@ async function rowsOf(key: string, data: Buffer): Promise<Record<string, unknown
   writeFileSync(path, data);
   const conn = await db.connect();
   try {
-    return (await conn.runAndReadAll(`SELECT * FROM read_csv('${path}', header = true, all_varchar = true)`)).getRowObjectsJson() as Record<string, unknown>[];
+    return (await conn.runAndReadAll(`SELECT * FROM read_csv('${path}', header = true, all_varchar = true)`)).getRowObjectsJson() as Record<
+      string,
+      unknown
+    >[];
   } finally {
     conn.closeSync();
   }
 }
 
-const text = (v: unknown): string => (v instanceof Date ? v.toISOString().replace('.000Z', 'Z') : typeof v === 'bigint' ? String(v) : String(v).replace(/^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.0+)?(\+00(:00)?|Z)$/, '$1T$2Z'));
+const text = (v: unknown): string =>
+  v instanceof Date
+    ? v.toISOString().replace('.000Z', 'Z')
+    : typeof v === 'bigint'
+      ? String(v)
+      : String(v).replace(/^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.0+)?(\+00(:00)?|Z)$/, '$1T$2Z');
 
 describe.each(FORMATS)('two namespaces, one stream name: %o', (format) => {
   it('lands public.users and billing.users, and their manifests, apart; both read back whole', async () => {
@@ -79,8 +87,16 @@ describe.each(FORMATS)('two namespaces, one stream name: %o', (format) => {
     for (const ns of NAMESPACES) {
       const m = all.find((x) => x.stream.namespace === ns);
       expect(m, ns).toBeDefined();
-      expect(m).toMatchObject({ manifest_version: 2, model: `${ns}/users`, stream: { name: 'users', namespace: ns }, status: 'complete', record_count: 40 });
-      expect(manifestKeys.filter((k) => k.startsWith(`_manifests/${ns}/users/dt=`))).toEqual([`_manifests/${ns}/users/dt=${m.transfer_date}/manifest_${m.transfer_id}.json`]);
+      expect(m).toMatchObject({
+        manifest_version: 2,
+        model: `${ns}/users`,
+        stream: { name: 'users', namespace: ns },
+        status: 'complete',
+        record_count: 40,
+      });
+      expect(manifestKeys.filter((k) => k.startsWith(`_manifests/${ns}/users/dt=`))).toEqual([
+        `_manifests/${ns}/users/dt=${m.transfer_date}/manifest_${m.transfer_id}.json`,
+      ]);
       const seen = new Map<number, Record<string, unknown>>();
       for (const f of m.files as { key: string; records: number }[]) {
         expect(f.key.startsWith(`${FOLDER}/${ns}/users/dt=${m.transfer_date}/part-`)).toBe(true);
@@ -104,7 +120,14 @@ describe.each(FORMATS)('two namespaces, one stream name: %o', (format) => {
       for (const column of Object.keys(sent.get(other)!.get(1)!)) if (!ownColumns.has(column)) expect(seen.get(1)!).not.toHaveProperty(column);
     }
     // Nothing else in the bucket: the two prefixes hold everything, and neither holds the other's.
-    for (const k of keys) expect(k.startsWith(`${FOLDER}/public/users/`) || k.startsWith(`${FOLDER}/billing/users/`) || k.startsWith('_manifests/public/users/') || k.startsWith('_manifests/billing/users/'), k).toBe(true);
+    for (const k of keys)
+      expect(
+        k.startsWith(`${FOLDER}/public/users/`) ||
+          k.startsWith(`${FOLDER}/billing/users/`) ||
+          k.startsWith('_manifests/public/users/') ||
+          k.startsWith('_manifests/billing/users/'),
+        k,
+      ).toBe(true);
 
     if (format.format_type === 'parquet') {
       // The reader SQL of docs/reading.md, as written, on a copy of the bucket: each model is a table of its own.
@@ -119,7 +142,9 @@ describe.each(FORMATS)('two namespaces, one stream name: %o', (format) => {
         await conn.run(localRecipe('duckdb-committed-rows', copy));
         const rows = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, any>[];
         const latest = await rows(`SELECT id, plan, balance_cents FROM (${localRecipe('duckdb-latest-billing-users', copy)}) ORDER BY id`);
-        expect(latest).toEqual([...sent.get('billing')!.values()].map((d) => ({ id: String(d.id), plan: d.plan, balance_cents: String(d.balance_cents) })));
+        expect(latest).toEqual(
+          [...sent.get('billing')!.values()].map((d) => ({ id: String(d.id), plan: d.plan, balance_cents: String(d.balance_cents) })),
+        );
         const publicRows = await rows(`SELECT count(*) AS n, count(DISTINCT email) AS emails FROM committed_rows('public/users')`);
         expect(publicRows).toEqual([{ n: '40', emails: '40' }]);
       } finally {
@@ -137,7 +162,9 @@ describe('namespaces across transfers and layouts', () => {
     expect(both.code, both.stderr).toBe(0);
     const full = JSON.parse(readFileSync(CATALOG, 'utf8')) as { streams: { stream: { namespace: string } }[] };
     const billingOnly = tempJson('catalog.json', { streams: full.streams.filter((s) => s.stream.namespace === 'billing') });
-    const lines = MESSAGES.trimEnd().split('\n').filter((l) => l.includes('"namespace":"billing"'));
+    const lines = MESSAGES.trimEnd()
+      .split('\n')
+      .filter((l) => l.includes('"namespace":"billing"'));
     const alone = await runCli(['write', '--config', config, '--catalog', billingOnly], { stdin: lines.join('\n') + '\n' });
     expect(alone.code, alone.stderr).toBe(0);
     const billing = (await manifests(bucket)).filter((m) => m.stream.namespace === 'billing');

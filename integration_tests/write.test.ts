@@ -36,7 +36,9 @@ describe('write', () => {
     const lines: string[] = [];
     const sent = { users: [] as number[], orders: [] as number[] };
     for (let i = 0; i < 3000; i++) {
-      lines.push(recordLine('users', { id: i, name: `user ${i} "quoted"\nnewline ✓`, updated_at: '2024-05-01T10:00:00.123456+05:30' }, 1_700_000_000_000 + i));
+      lines.push(
+        recordLine('users', { id: i, name: `user ${i} "quoted"\nnewline ✓`, updated_at: '2024-05-01T10:00:00.123456+05:30' }, 1_700_000_000_000 + i),
+      );
       sent.users.push(i);
       if (i % 2 === 0) {
         lines.push(recordLine('orders', { id: i, name: null, updated_at: '1969-12-31T23:59:59Z' }, 1_700_000_000_000 + i, 'shop'));
@@ -67,7 +69,8 @@ describe('write', () => {
     expect(res.lines.filter((l) => l.includes('"STATE"')).at(-1)).toContain('"cursor":123456789012345678901234567890');
     // recordCount: each stream's records since its previous state; the GLOBAL state, every record
     // since the previous GLOBAL one (there is none): all of them.
-    const countsOf = (name: string) => states.filter((s) => s.state.stream?.stream_descriptor.name === name).map((s) => s.state.destinationStats.recordCount as number);
+    const countsOf = (name: string) =>
+      states.filter((s) => s.state.stream?.stream_descriptor.name === name).map((s) => s.state.destinationStats.recordCount as number);
     expect(countsOf('users')).toEqual(Array.from({ length: 6 }, () => 500));
     expect(countsOf('orders')).toEqual(Array.from({ length: 6 }, () => 250));
     expect(states.at(-1)!.state.destinationStats.recordCount).toBe(sent.users.length + sent.orders.length);
@@ -93,7 +96,9 @@ describe('write', () => {
     }
     expect(states.map((s) => s.state.committedRecordsCount)).toEqual(states.map((s) => s.state.destinationStats.recordCount));
     expect(states.map((s) => s.state.committedBytesCount)).toEqual(expectedBytes);
-    expect(res.lines.filter((l) => l.includes('"STATE"')).every((l) => /"committedRecordsCount":\d+,"committedBytesCount":\d+\}\}$/.test(l))).toBe(true);
+    expect(res.lines.filter((l) => l.includes('"STATE"')).every((l) => /"committedRecordsCount":\d+,"committedBytesCount":\d+\}\}$/.test(l))).toBe(
+      true,
+    );
 
     const keys = await listKeys(bucket);
     const manifestKeys = keys.filter((k) => k.startsWith('_manifests/'));
@@ -143,7 +148,9 @@ describe('write', () => {
     const bucket = await freshBucket('write-empty');
     const config = tempJson('config.json', accessKeyConfig(server, bucket));
     const cat = tempJson('catalog.json', catalog([{ name: 'a' }, { name: 'b' }]));
-    const res = await runCli(['write', '--config', config, '--catalog', cat], { stdin: [streamStatusLine('a'), streamStatusLine('b')].join('\n') + '\n' });
+    const res = await runCli(['write', '--config', config, '--catalog', cat], {
+      stdin: [streamStatusLine('a'), streamStatusLine('b')].join('\n') + '\n',
+    });
     expect(res.code, res.lines.join('\n')).toBe(0);
     const all = await manifests(bucket);
     expect(all.map((m) => [m.model, m.status, m.files.length]).sort()).toEqual([
@@ -153,7 +160,7 @@ describe('write', () => {
     expect((await listKeys(bucket)).every((k) => k.startsWith('_manifests/'))).toBe(true);
   });
 
-  it('an input without any STREAM_STATUS is not a complete transfer: transient_error, manifests incomplete (as Airbyte\'s bulk CDK)', async () => {
+  it("an input without any STREAM_STATUS is not a complete transfer: transient_error, manifests incomplete (as Airbyte's bulk CDK)", async () => {
     const server = s3Server();
     const bucket = await freshBucket('write-empty-nostatus');
     const config = tempJson('config.json', accessKeyConfig(server, bucket));
@@ -197,7 +204,10 @@ describe('write', () => {
     const config = tempJson('config.json', accessKeyConfig(server, bucket));
     const cat = tempJson('catalog.json', catalog([{ name: 'a' }, { name: 'b' }]));
     const status = (name: string, value: string) =>
-      JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1_700_000_000_000, stream_status: { stream_descriptor: { name }, status: value } } });
+      JSON.stringify({
+        type: 'TRACE',
+        trace: { type: 'STREAM_STATUS', emitted_at: 1_700_000_000_000, stream_status: { stream_descriptor: { name }, status: value } },
+      });
     const lines = [
       status('a', 'RUNNING'),
       recordLine('a', { id: 1 }),

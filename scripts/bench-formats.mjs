@@ -63,7 +63,9 @@ async function generate() {
     });
     if (!bare.write(data + '\n')) await once(bare, 'drain');
     // The spool line the session writes for it (src/formats/spool-line.ts).
-    const line = recordLineToSpool(Buffer.from(`{"type":"RECORD","record":{"stream":"events","namespace":"public","data":${data},"emitted_at":${1_700_000_000_000 + i}}}`));
+    const line = recordLineToSpool(
+      Buffer.from(`{"type":"RECORD","record":{"stream":"events","namespace":"public","data":${data},"emitted_at":${1_700_000_000_000 + i}}}`),
+    );
     if (!spool.write(Buffer.concat([line, Buffer.from('\n')]))) await once(spool, 'drain');
   }
   await Promise.all([new Promise((r) => spool.end(r)), new Promise((r) => bare.end(r))]);
@@ -86,15 +88,24 @@ const bareDb = await DuckDBInstance.create(':memory:', { threads: String(threads
 const bare = await bareDb.connect();
 const engine = await createDuckDbEngine({ threads });
 const converters = {};
-for (const format of [{ type: 'parquet', compression: 'snappy' }, { type: 'csv', compression: 'none' }, { type: 'jsonl', compression: 'none' }]) {
+for (const format of [
+  { type: 'parquet', compression: 'snappy' },
+  { type: 'csv', compression: 'none' },
+  { type: 'jsonl', compression: 'none' },
+]) {
   const ctx = { stream: { stream: { name: 'events', json_schema: schema, supported_sync_modes: [] } }, format, syncId: 1, generationId: 1 };
   converters[`convert ${format.type}`] = await createStreamConverter(ctx, engine);
 }
 const cases = {
   'bare typed COPY → parquet': () =>
-    bare.run(`COPY (SELECT * FROM read_json('${join(dir, 'bare.jsonl')}', format = 'newline_delimited', columns = ${bareColumns})) TO '${join(dir, 'bare.parquet')}' (FORMAT parquet)`),
+    bare.run(
+      `COPY (SELECT * FROM read_json('${join(dir, 'bare.jsonl')}', format = 'newline_delimited', columns = ${bareColumns})) TO '${join(dir, 'bare.parquet')}' (FORMAT parquet)`,
+    ),
   ...Object.fromEntries(
-    Object.entries(converters).map(([name, c]) => [name, () => c.convert(join(dir, 'spool.jsonl'), { targetFileBytes: 256 * 1024 * 1024, outDir: join(dir, 'out') })]),
+    Object.entries(converters).map(([name, c]) => [
+      name,
+      () => c.convert(join(dir, 'spool.jsonl'), { targetFileBytes: 256 * 1024 * 1024, outDir: join(dir, 'out') }),
+    ]),
   ),
 };
 const results = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
@@ -116,7 +127,9 @@ for (const [name, xs] of Object.entries(results)) {
     b.toFixed(0).padStart(7),
     median(xs, 'wall').toFixed(0).padStart(9),
     best(xs, 'cpu').toFixed(0).padStart(6),
-    Math.round(records / (b / 1000)).toString().padStart(9),
+    Math.round(records / (b / 1000))
+      .toString()
+      .padStart(9),
     (b / baseline).toFixed(2).padStart(6),
   );
 }

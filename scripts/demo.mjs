@@ -83,7 +83,11 @@ function newestSource(dir) {
 
 async function build() {
   ui.step('Build');
-  const reason = !existsSync(sample.MAIN) ? 'dist/ is missing' : newestSource(join(ROOT, 'src')) > statSync(sample.MAIN).mtimeMs ? 'src/ changed since the last build' : '';
+  const reason = !existsSync(sample.MAIN)
+    ? 'dist/ is missing'
+    : newestSource(join(ROOT, 'src')) > statSync(sample.MAIN).mtimeMs
+      ? 'src/ changed since the last build'
+      : '';
   if (!reason) return ui.done('dist/ is up to date');
   ui.status(`${reason}: compiling with tsc …`);
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -101,7 +105,8 @@ async function build() {
 async function startS3() {
   const resolved = resolveMode(mode);
   ui.step('Start a local S3');
-  const waiting = resolved === 'radosgw' ? 'starting radosgw (a Ceph monitor, an in-memory OSD and two gateways) on free ports' : `starting ${resolved}`;
+  const waiting =
+    resolved === 'radosgw' ? 'starting radosgw (a Ceph monitor, an in-memory OSD and two gateways) on free ports' : `starting ${resolved}`;
   const t0 = Date.now();
   const timer = setInterval(() => ui.status(`${waiting} … ${((Date.now() - t0) / 1000).toFixed(0)} s`), 250);
   let server;
@@ -172,11 +177,20 @@ async function write(configPath) {
   ui.step('write: the sample sync (3 streams, with checkpoints)');
   const counts = sample.sampleCounts();
   const inputBytes = statSync(sample.SAMPLE_MESSAGES).size;
-  ui.say(dim(`input: integration_tests/sample/messages.jsonl, ${counts.total} records (${Object.entries(counts.records).map(([s, n]) => `${s} ${n}`).join(', ')}), ${counts.states} STATE messages, ${formatBytes(inputBytes)}`));
+  ui.say(
+    dim(
+      `input: integration_tests/sample/messages.jsonl, ${counts.total} records (${Object.entries(counts.records)
+        .map(([s, n]) => `${s} ${n}`)
+        .join(', ')}), ${counts.states} STATE messages, ${formatBytes(inputBytes)}`,
+    ),
+  );
   let sent = 0;
   let states = 0;
   const t0 = Date.now();
-  const show = () => ui.status(`input sent ${Math.round((100 * sent) / inputBytes)}% · ${states}/${counts.states} states echoed (each once its records are in S3) · ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const show = () =>
+    ui.status(
+      `input sent ${Math.round((100 * sent) / inputBytes)}% · ${states}/${counts.states} states echoed (each once its records are in S3) · ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
   const timer = setInterval(show, 200);
   let result;
   try {
@@ -207,7 +221,9 @@ async function writeNamespaces(configPath) {
   });
   if (result.code !== 0) throw new Error(`write of the namespaces sample failed (exit ${result.code}): ${errorOf(result)}`);
   ui.say(dim('input: integration_tests/sample/namespaces/messages.jsonl, ids 1-40 in each namespace'));
-  ui.say(`each lands under its namespace: ${bold('<folder>/public/users/')} and ${bold('<folder>/billing/users/')}, manifests under _manifests/public/users/ and _manifests/billing/users/`);
+  ui.say(
+    `each lands under its namespace: ${bold('<folder>/public/users/')} and ${bold('<folder>/billing/users/')}, manifests under _manifests/public/users/ and _manifests/billing/users/`,
+  );
   ui.done(`exit 0; ${states} states echoed`);
 }
 
@@ -217,7 +233,9 @@ function compactJson(value, indent = '') {
   if (flat.length <= 100 || value === null || typeof value !== 'object') return flat;
   const inner = `${indent}  `;
   if (Array.isArray(value)) return `[\n${value.map((v) => inner + compactJson(v, inner)).join(',\n')}\n${indent}]`;
-  return `{\n${Object.entries(value).map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, inner)}`).join(',\n')}\n${indent}}`;
+  return `{\n${Object.entries(value)
+    .map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, inner)}`)
+    .join(',\n')}\n${indent}}`;
 }
 
 async function show(s3) {
@@ -230,7 +248,9 @@ async function show(s3) {
   ui.say(bold(`${key}`) + dim(' (short arrays and objects on one line)'));
   const manifest = JSON.parse((await sample.getObject(s3.client, s3.bucket, key)).toString('utf8'));
   for (const line of compactJson(manifest).split('\n')) ui.say(line);
-  ui.done(`${objects.length} objects: ${objects.filter((o) => !o.key.startsWith('_manifests/')).length} data files, ${objects.filter((o) => o.key.startsWith('_manifests/')).length} manifests`);
+  ui.done(
+    `${objects.length} objects: ${objects.filter((o) => !o.key.startsWith('_manifests/')).length} data files, ${objects.filter((o) => o.key.startsWith('_manifests/')).length} manifests`,
+  );
 }
 
 async function query(s3) {
@@ -267,16 +287,28 @@ async function query(s3) {
   );
   ui.say(`The ${busiest.n} rows of user ${busiest.id}:`);
   for (const line of textTable(Object.keys(versions[0]), versions)) ui.say(`  ${line}`);
-  const [ties] = await rows(`SELECT count(*) AS n FROM (SELECT id FROM committed_rows('users') GROUP BY id, updated_at HAVING count(DISTINCT _airbyte_extracted_at) > 1)`);
-  ui.say(dim(`${ties.n} times two rows of one user share an updated_at (a re-sent page, or two updates within a second): the one extracted later wins.`));
-  const nulled = await rows(`SELECT order_id, c.field, c.change, c.reason FROM committed_rows('orders'), unnest(_airbyte_meta.changes) AS u(c) ORDER BY order_id`);
+  const [ties] = await rows(
+    `SELECT count(*) AS n FROM (SELECT id FROM committed_rows('users') GROUP BY id, updated_at HAVING count(DISTINCT _airbyte_extracted_at) > 1)`,
+  );
+  ui.say(
+    dim(`${ties.n} times two rows of one user share an updated_at (a re-sent page, or two updates within a second): the one extracted later wins.`),
+  );
+  const nulled = await rows(
+    `SELECT order_id, c.field, c.change, c.reason FROM committed_rows('orders'), unnest(_airbyte_meta.changes) AS u(c) ORDER BY order_id`,
+  );
   ui.say();
   ui.say(`orders: values the connector nulled because they did not fit their column (listed in _airbyte_meta.changes):`);
   for (const line of textTable(['order_id', 'field', 'change', 'reason'], nulled)) ui.say(`  ${line}`);
-  const [ns] = await rows(`SELECT (SELECT count(*) FROM committed_rows('public/users')) AS public_users, (SELECT count(*) FROM (${localRecipe('duckdb-latest-billing-users', dir)})) AS billing_users`);
+  const [ns] = await rows(
+    `SELECT (SELECT count(*) FROM committed_rows('public/users')) AS public_users, (SELECT count(*) FROM (${localRecipe('duckdb-latest-billing-users', dir)})) AS billing_users`,
+  );
   ui.say();
-  ui.say(`namespaces: committed_rows('public/users') has ${ns.public_users} rows, the latest rows of committed_rows('billing/users') ${ns.billing_users}: two tables, ids 1-40 in each.`);
-  ui.done(`${latest} latest users out of ${total.rows} rows; ${nulled.length} nulled values; ${ns.public_users} + ${ns.billing_users} namespaced users`);
+  ui.say(
+    `namespaces: committed_rows('public/users') has ${ns.public_users} rows, the latest rows of committed_rows('billing/users') ${ns.billing_users}: two tables, ids 1-40 in each.`,
+  );
+  ui.done(
+    `${latest} latest users out of ${total.rows} rows; ${nulled.length} nulled values; ${ns.public_users} + ${ns.billing_users} namespaced users`,
+  );
 }
 
 async function verify(s3, configPath) {
@@ -304,7 +336,9 @@ try {
   await show(s3);
   await query(s3);
   await verify(s3, configPath);
-  process.stdout.write(`\n${bold('Done')} in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: docs/setup.md (your bucket), docs/reading.md (your readers).\n`);
+  process.stdout.write(
+    `\n${bold('Done')} in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: docs/setup.md (your bucket), docs/reading.md (your readers).\n`,
+  );
 } catch (err) {
   exitCode = 1;
   if (!interrupted) ui.fail(red(err instanceof Error ? err.message : String(err)));

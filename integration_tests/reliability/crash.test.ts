@@ -107,7 +107,11 @@ async function run(args: string[], work: Workload, kill?: Kill): Promise<Run> {
     let seen = 0;
     const point = kill.point;
     const anchor =
-      point.anchor === 'start' ? Promise.resolve() : point.anchor === 'input-end' ? inputEnd : live.waitFor((m) => m.type === 'STATE' && ++seen === point.k);
+      point.anchor === 'start'
+        ? Promise.resolve()
+        : point.anchor === 'input-end'
+          ? inputEnd
+          : live.waitFor((m) => m.type === 'STATE' && ++seen === point.k);
     anchor.then(
       () => (timer = setTimeout(() => live.child.kill('SIGKILL'), kill.delayMs)),
       () => undefined, // the run ended before the anchor
@@ -137,12 +141,19 @@ describe('write killed with SIGKILL', () => {
     const payload = seeded(SEED + 1);
     for (const [stream, id] of [['beta', 550]] as const) {
       const at = work.lines.findIndex((l) => l.includes(`"stream":"${stream}"`) && l.includes(`"id":${id},`));
-      const big = Buffer.from(Array.from({ length: 9 * 1024 * 1024 }, () => '0123456789abcdef'.charCodeAt(Math.floor(payload() * 16)))).toString('latin1');
+      const big = Buffer.from(Array.from({ length: 9 * 1024 * 1024 }, () => '0123456789abcdef'.charCodeAt(Math.floor(payload() * 16)))).toString(
+        'latin1',
+      );
       work.lines[at] = recordLine(stream, { id, name: big, updated_at: '2024-05-01T10:00:00.123456Z' }, 1_700_000_000_000 + at);
     }
     // Uploads 50–300 ms late: commits take long enough for kills to land in their middle.
     proxy = await new FaultProxy(server.endpoint, SEED).start();
-    proxy.rules = (['PutObject', 'UploadPart', 'CompleteMultipartUpload'] as const).map((operation) => ({ operation, fault: 'latency', rate: 1, delayMs: [50, 300] as const }));
+    proxy.rules = (['PutObject', 'UploadPart', 'CompleteMultipartUpload'] as const).map((operation) => ({
+      operation,
+      fault: 'latency',
+      rate: 1,
+      delayMs: [50, 300] as const,
+    }));
     const endpoint = proxy.endpoint;
     // Two lanes, each with its own bucket, run side by side (the runs wait on S3 half the time).
     const lanes = await Promise.all(
@@ -211,7 +222,9 @@ describe('write killed with SIGKILL', () => {
               const open = await abortOpenUploads(bucket);
               if (unlisted.length > 0) leftUnlisted++;
               if (open.length > 0) leftOpenUploads++;
-              tried.push(`${describePoint(kill)}→killed ${tokens.length}st/${listed}f${unlisted.length ? ` +${unlisted.length} unlisted` : ''}${open.length ? ` +${open.length} open upload` : ''}`);
+              tried.push(
+                `${describePoint(kill)}→killed ${tokens.length}st/${listed}f${unlisted.length ? ` +${unlisted.length} unlisted` : ''}${open.length ? ` +${open.length} open upload` : ''}`,
+              );
               break;
             }
             tried.push(`${describePoint(kill)}→${outcome} ${tokens.length}st/${listed}f`);

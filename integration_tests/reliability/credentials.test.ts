@@ -12,7 +12,15 @@ import { REFRESH_POLICY, stsApi } from '../../src/storage/credentials.js';
 import { createS3Store } from '../../src/storage/s3-store.js';
 import { tempJson } from '../support/cli.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { cleanedBuckets, echoedTokens, expectEchoedCovered, expectNoDuplicateIds, manifestKeys, readListedFiles, readManifests } from '../support/invariants.js';
+import {
+  cleanedBuckets,
+  echoedTokens,
+  expectEchoedCovered,
+  expectNoDuplicateIds,
+  manifestKeys,
+  readListedFiles,
+  readManifests,
+} from '../support/invariants.js';
 import { s3Server } from '../support/server.js';
 import { makeWorkload, workloadCatalog } from '../support/workload.js';
 import { writeInProcess, type InProcessResult } from './write-in-process.js';
@@ -30,7 +38,13 @@ afterEach(async () => {
 });
 
 /** Runs `write` in this process with the credentials' clock and policy given. */
-function writeWithClock(args: { config: string; catalog: string; input: string; now: () => number; policy?: typeof REFRESH_POLICY }): Promise<InProcessResult> {
+function writeWithClock(args: {
+  config: string;
+  catalog: string;
+  input: string;
+  now: () => number;
+  policy?: typeof REFRESH_POLICY;
+}): Promise<InProcessResult> {
   const stsEnv = { AWS_ENDPOINT_URL_STS: proxy!.endpoint };
   return writeInProcess({
     config: args.config,
@@ -42,7 +56,8 @@ function writeWithClock(args: { config: string; catalog: string; input: string; 
         env: stsEnv,
         now: args.now,
         ...(args.policy ? { policy: args.policy } : {}),
-        onRefreshFailure: (err: unknown) => void out.log('WARN', `Credential renewal failed; retrying with the current credentials: ${asConnectorError(err).message}`),
+        onRefreshFailure: (err: unknown) =>
+          void out.log('WARN', `Credential renewal failed; retrying with the current credentials: ${asConnectorError(err).message}`),
         // base credentials of "the environment", as the SDK's default chain would find them
         sts: stsApi(config.region, stsEnv, async () => ({ accessKeyId: server.accessKey, secretAccessKey: server.secretKey })),
       }),
@@ -117,7 +132,13 @@ describe('credentials that expire in the middle of a sync', () => {
     const { config, catalog, clock } = await setUp();
     // renew only once expired: requests signed just before expiry arrive after it
     const lastMinute = { remainingFraction: 0, minMarginMs: 0, maxMarginMs: 0, usableMarginMs: 0, retryAfterFailureMs: 30_000 } as const;
-    const res = await writeWithClock({ config, catalog, input: work.text(), now: () => clock.t, policy: lastMinute as unknown as typeof REFRESH_POLICY });
+    const res = await writeWithClock({
+      config,
+      catalog,
+      input: work.text(),
+      now: () => clock.t,
+      policy: lastMinute as unknown as typeof REFRESH_POLICY,
+    });
     expect(res.code).toBe(1);
     expect(proxy!.expiredRequests).toBeGreaterThan(0);
     const trace = res.messages.find((m) => m.type === 'TRACE')!;
@@ -125,4 +146,3 @@ describe('credentials that expire in the middle of a sync', () => {
     expect(trace.trace.error.message).toMatch(/expired/i);
   });
 });
-

@@ -56,15 +56,23 @@ describe('write through S3 faults', () => {
     // files of 1 MB go up with PutObject; two records of 9 MB (incompressible) make files of
     // two multipart parts each
     const random = seeded(12);
-    for (const [stream, id] of [['s4', 1500], ['s9', 100]] as const) {
+    for (const [stream, id] of [
+      ['s4', 1500],
+      ['s9', 100],
+    ] as const) {
       const at = work.lines.findIndex((l) => l.includes(`"stream":"${stream}"`) && l.includes(`"id":${id},`));
-      const big = Buffer.from(Array.from({ length: 9 * 1024 * 1024 }, () => '0123456789abcdef'.charCodeAt(Math.floor(random() * 16)))).toString('latin1');
+      const big = Buffer.from(Array.from({ length: 9 * 1024 * 1024 }, () => '0123456789abcdef'.charCodeAt(Math.floor(random() * 16)))).toString(
+        'latin1',
+      );
       work.lines[at] = recordLine(stream, { id, name: big, updated_at: '2024-05-01T10:00:00.123456Z' }, 1_700_000_000_000 + at);
     }
     const bucket = await freshBucket('rel-faults');
     const config = tempJson('config.json', accessKeyConfig(server, bucket, { s3_endpoint: proxy.endpoint, file_size_mb: 1 }));
     const started = Date.now();
-    const res = await runCli(['write', '--config', config, '--catalog', tempJson('catalog.json', workloadCatalog(streams))], { stdin: work.text(), env: DEBUG_ENV });
+    const res = await runCli(['write', '--config', config, '--catalog', tempJson('catalog.json', workloadCatalog(streams))], {
+      stdin: work.text(),
+      env: DEBUG_ENV,
+    });
     const seconds = (Date.now() - started) / 1000;
     expect(res.code, res.lines.filter((l) => l.includes('TRACE')).join('\n') + res.stderr.slice(-2000)).toBe(0);
 
@@ -126,7 +134,10 @@ describe('write through S3 faults', () => {
     const work = makeWorkload({ streams, recordsPerStream: perStream, payloadChars: 1000, stateEvery: 500, seed: 5 });
     const bucket = await freshBucket('rel-mpu');
     const config = tempJson('config.json', accessKeyConfig(server, bucket, { s3_endpoint: proxy.endpoint, file_size_mb: 12 }));
-    const res = await runCli(['write', '--config', config, '--catalog', tempJson('catalog.json', workloadCatalog(streams))], { stdin: work.text(), env: DEBUG_ENV });
+    const res = await runCli(['write', '--config', config, '--catalog', tempJson('catalog.json', workloadCatalog(streams))], {
+      stdin: work.text(),
+      env: DEBUG_ENV,
+    });
     expect(res.code, res.lines.filter((l) => l.includes('TRACE')).join('\n') + res.stderr.slice(-2000)).toBe(0);
     expect(echoedTokens(res.messages)).toEqual(work.states.map((s) => s.token));
     const manifests = await readManifests(bucket, await manifestKeys(bucket));
@@ -137,17 +148,31 @@ describe('write through S3 faults', () => {
     expect(await multipartUploads(bucket)).toEqual([]);
     // the files really were multipart uploads, and every planned fault fired
     expect(proxy.stats.requests.CompleteMultipartUpload).toBeGreaterThanOrEqual(4);
-    for (const rule of ['CreateMultipartUpload:status500', 'CreateMultipartUpload:dropResponse', 'UploadPart:reset', 'UploadPart:dropResponse', 'UploadPart:slowdown503', 'CompleteMultipartUpload:dropResponse', 'CompleteMultipartUpload:status500', 'CompleteMultipartUpload:reset']) {
+    for (const rule of [
+      'CreateMultipartUpload:status500',
+      'CreateMultipartUpload:dropResponse',
+      'UploadPart:reset',
+      'UploadPart:dropResponse',
+      'UploadPart:slowdown503',
+      'CompleteMultipartUpload:dropResponse',
+      'CompleteMultipartUpload:status500',
+      'CompleteMultipartUpload:reset',
+    ]) {
       expect(proxy.stats.faults[rule], rule).toBeGreaterThanOrEqual(1);
     }
-    console.info(`[reliability] multipart faults: ${proxy.requestCount} S3 requests ${JSON.stringify(proxy.stats.requests)}, ${proxy.faultCount} faults ${JSON.stringify(proxy.stats.faults)}; ${manifests.reduce((n, m) => n + m.files.length, 0)} files; ${2 * perStream} rows, 0 lost, 0 duplicated`);
+    console.info(
+      `[reliability] multipart faults: ${proxy.requestCount} S3 requests ${JSON.stringify(proxy.stats.requests)}, ${proxy.faultCount} faults ${JSON.stringify(proxy.stats.faults)}; ${manifests.reduce((n, m) => n + m.files.length, 0)} files; ${2 * perStream} rows, 0 lost, 0 duplicated`,
+    );
   });
 
   it('a lost CreateMultipartUpload answer (the SDK retries it) leaves no stray multipart upload behind', async () => {
     proxy = await new FaultProxy(server.endpoint, 1).start();
     proxy.rules = [{ operation: 'CreateMultipartUpload', fault: 'dropResponse', nth: 1 }];
     const bucket = await freshBucket('rel-stray');
-    const store = createS3Store(buildConfig(accessKeyConfig(server, bucket, { s3_endpoint: proxy.endpoint })), { partSizeBytes: MIN_PART_SIZE, redactor: new Redactor() });
+    const store = createS3Store(buildConfig(accessKeyConfig(server, bucket, { s3_endpoint: proxy.endpoint })), {
+      partSizeBytes: MIN_PART_SIZE,
+      redactor: new Redactor(),
+    });
     const data = Buffer.alloc(MIN_PART_SIZE + 1000, 7);
     const result = await store.upload('m/part-00000.parquet', Readable.from([data]), { contentType: 'application/octet-stream' });
     store.close();
@@ -192,7 +217,9 @@ describe('write through S3 faults', () => {
     expectNoDuplicateIds(ids);
     expectEchoedCovered(work, tokens, ids);
     expect(await multipartUploads(bucket)).toEqual([]);
-    console.info(`[reliability] persistent PutObject fault: exit after ${seconds.toFixed(1)} s, ${tokens.length} states echoed before it, ${proxy.faultCount} faults`);
+    console.info(
+      `[reliability] persistent PutObject fault: exit after ${seconds.toFixed(1)} s, ${tokens.length} states echoed before it, ${proxy.faultCount} faults`,
+    );
   });
 
   it('a fault that persists on UploadPart aborts every multipart upload (none left behind)', async () => {
@@ -236,7 +263,9 @@ describe('write through S3 faults', () => {
     const bucket = await freshBucket('rel-race');
     const config = tempJson('config.json', accessKeyConfig(server, bucket, { s3_endpoint: proxy.endpoint, file_size_mb: 1 }));
     // the source goes on (stdin stays open): the failure is met in the middle of the sync
-    const live = startCli(['write', '--config', config, '--catalog', tempJson('catalog.json', workloadCatalog(['slow', 'denied']))], { env: DEBUG_ENV });
+    const live = startCli(['write', '--config', config, '--catalog', tempJson('catalog.json', workloadCatalog(['slow', 'denied']))], {
+      env: DEBUG_ENV,
+    });
     await live.write(work.text());
     const safety = setTimeout(() => live.child.stdin.end(), 60_000);
     const res = await live.done;
@@ -265,7 +294,10 @@ describe('an endpoint that is not S3', () => {
       }
       lines.push(streamStatusLine('users'));
       const config = tempJson('config.json', accessKeyConfig(server, 'any-bucket', { s3_endpoint: html.endpoint }));
-      const res = await runCli(['write', '--config', config, '--catalog', tempJson('catalog.json', catalog([{ name: 'users' }]))], { stdin: lines.join('\n') + '\n', env: DEBUG_ENV });
+      const res = await runCli(['write', '--config', config, '--catalog', tempJson('catalog.json', catalog([{ name: 'users' }]))], {
+        stdin: lines.join('\n') + '\n',
+        env: DEBUG_ENV,
+      });
       expect(res.messages.filter((m) => m.type === 'STATE')).toEqual([]);
       expect(res.code).toBe(1);
       const traces = res.messages.filter((m) => m.type === 'TRACE' && m.trace.type === 'ERROR');
@@ -305,7 +337,8 @@ describe('check through S3 and STS faults', () => {
     });
     const status = res.messages.find((m) => m.type === 'CONNECTION_STATUS')!.connectionStatus;
     expect(status.status, status.message).toBe('SUCCEEDED');
-    for (const fault of ['DeleteObject:status500', 'DeleteObject:reset', 'AssumeRole:reset', 'AssumeRole:latency']) expect(proxy.stats.faults[fault], fault).toBe(1);
+    for (const fault of ['DeleteObject:status500', 'DeleteObject:reset', 'AssumeRole:reset', 'AssumeRole:latency'])
+      expect(proxy.stats.faults[fault], fault).toBe(1);
     expect(proxy.stats.requests.DeleteObject).toBe(4); // two objects, each deleted on its second attempt
     expect(await listKeys(bucket)).toEqual([]); // both test objects deleted
     expect(await multipartUploads(bucket)).toEqual([]);

@@ -101,12 +101,28 @@ describe.concurrent('bad input lines fail the sync with their line number, after
     ['JSON that is a scalar (null)', 'null', { message: /not a JSON object/ }],
     ['a message without "type"', JSON.stringify({ record: { stream: 'users', data: { id: 9 }, emitted_at: 1 } }), { message: /no string "type"/ }],
     ['a message whose "type" is not a string', JSON.stringify({ type: 7, record: {} }), { message: /no string "type"/ }],
-    ['a RECORD without "stream"', JSON.stringify({ type: 'RECORD', record: { data: { id: 9 }, emitted_at: 1 } }), { message: /without a string "stream"/ }],
-    ['a RECORD without "data"', JSON.stringify({ type: 'RECORD', record: { stream: 'users', emitted_at: 1 } }), { message: /without a "data" object/, stream: 'users' }],
-    ['a RECORD without "emitted_at"', JSON.stringify({ type: 'RECORD', record: { stream: 'orders', data: { id: 9 } } }), { message: /emitted_at/, stream: 'orders' }],
+    [
+      'a RECORD without "stream"',
+      JSON.stringify({ type: 'RECORD', record: { data: { id: 9 }, emitted_at: 1 } }),
+      { message: /without a string "stream"/ },
+    ],
+    [
+      'a RECORD without "data"',
+      JSON.stringify({ type: 'RECORD', record: { stream: 'users', emitted_at: 1 } }),
+      { message: /without a "data" object/, stream: 'users' },
+    ],
+    [
+      'a RECORD without "emitted_at"',
+      JSON.stringify({ type: 'RECORD', record: { stream: 'orders', data: { id: 9 } } }),
+      { message: /emitted_at/, stream: 'orders' },
+    ],
     ['a RECORD of a stream not in the catalog', recordLine('ghosts', { id: 1 }), { message: /not in the configured catalog/, stream: 'ghosts' }],
     ['a STATE without "state"', JSON.stringify({ type: 'STATE' }), { message: /STATE message without/ }],
-    ['invalid UTF-8', Buffer.concat([Buffer.from(RECORD_HEAD), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}}}')]), { message: /not valid UTF-8/ }],
+    [
+      'invalid UTF-8',
+      Buffer.concat([Buffer.from(RECORD_HEAD), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}}}')]),
+      { message: /not valid UTF-8/ },
+    ],
   ];
   it.each(cases)('%s', async (_name, bad, want) => {
     const t = await target();
@@ -178,7 +194,7 @@ describe.concurrent('valid input of unusual shape', () => {
     await expectCompleted(t, res);
   });
 
-  it('only the streams\' COMPLETE statuses (a source with nothing new) is a valid transfer: complete manifests without files', async () => {
+  it("only the streams' COMPLETE statuses (a source with nothing new) is a valid transfer: complete manifests without files", async () => {
     const t = await target();
     const res = await write(t, lines(streamStatusLine('users'), streamStatusLine('orders')));
     expect(res.code).toBe(0);
@@ -228,7 +244,10 @@ describe.concurrent('valid input of unusual shape', () => {
     const keys = await listKeys(t.bucket);
     for (const key of keys) {
       const segments = key.split('/');
-      expect(segments.filter((s) => s === '..' || s === '.' || s === ''), key).toEqual([]);
+      expect(
+        segments.filter((s) => s === '..' || s === '.' || s === ''),
+        key,
+      ).toEqual([]);
       expect(key.startsWith('exports/') || key.startsWith('_manifests/'), key).toBe(true);
     }
     const { manifests, ids } = await listedIds(t.bucket);
@@ -259,7 +278,9 @@ describe.concurrent('a bad config or catalog fails before anything is read', () 
 
   it('an invalid catalog', async () => {
     const t = await target();
-    t.catalog = tempJson('catalog.json', { streams: [{ stream: { name: 'users', json_schema: {} }, destination_sync_mode: 'update' }, { nope: true }] });
+    t.catalog = tempJson('catalog.json', {
+      streams: [{ stream: { name: 'users', json_schema: {} }, destination_sync_mode: 'update' }, { nope: true }],
+    });
     const res = await write(t, lines(...PREFIX));
     await expectRefused(t, res, /catalog is invalid.*update.*streams\[1\]\.stream is required/);
   });
@@ -288,7 +309,11 @@ describe.concurrent('a bad config or catalog fails before anything is read', () 
     const t = await target();
     const customerKey = Buffer.alloc(32, 'k').toString('base64');
     t.config = tempJson('config.json', accessKeyConfig(server, t.bucket, { encryption: { mode: 'sse_c', customer_key: customerKey } }));
-    const res = await runCli(['write', '--config', t.config, '--catalog', t.catalog], { stdin: lines(...PREFIX), env: DEBUG_ENV, secrets: [customerKey] });
+    const res = await runCli(['write', '--config', t.config, '--catalog', t.catalog], {
+      stdin: lines(...PREFIX),
+      env: DEBUG_ENV,
+      secrets: [customerKey],
+    });
     await expectRefused(t, res, /SSE-C .*not supported.*sse_s3.*sse_kms/);
   });
 });
@@ -317,14 +342,20 @@ describe('a 64 MiB record goes through', () => {
         for (const row of await parquetReadObjects({ file, compressors, columns: ['id', 'name'] })) {
           if (Number(row.id) !== 100) continue;
           expect((row.name as string).length).toBe(size);
-          expect(createHash('sha256').update(row.name as string).digest('hex')).toBe(digest);
+          expect(
+            createHash('sha256')
+              .update(row.name as string)
+              .digest('hex'),
+          ).toBe(digest);
           found++;
         }
       } else {
         // the value is plain text: it appears in the file whole, between its delimiters
         const at = data.indexOf(big);
         if (at < 0) continue;
-        expect([data.subarray(at - 1, at).toString(), data.subarray(at + size, at + size + 1).toString()]).toEqual(format === 'csv' ? [',', ','] : ['"', '"']);
+        expect([data.subarray(at - 1, at).toString(), data.subarray(at + size, at + size + 1).toString()]).toEqual(
+          format === 'csv' ? [',', ','] : ['"', '"'],
+        );
         found++;
       }
     }

@@ -135,7 +135,9 @@ describe('write on SIGTERM after the end of its input', () => {
     const manifests = await readManifests(bucket, await manifestKeys(bucket));
     expect(manifests.map((m) => m.status)).toEqual(['incomplete', 'incomplete']);
     expect(res.messages.filter((m) => m.type === 'LOG' && /^Stream /.test(m.log.message))).toHaveLength(2);
-    console.info(`[reliability] SIGTERM after the end of input: exit ${res.code}, ${tokens.length} of ${work.states.length} states echoed, ${proxy.stats.faults['PutObject:latency']} PutObjects 3 s late`);
+    console.info(
+      `[reliability] SIGTERM after the end of input: exit ${res.code}, ${tokens.length} of ${work.states.length} states echoed, ${proxy.stats.faults['PutObject:latency']} PutObjects 3 s late`,
+    );
   });
 });
 
@@ -199,7 +201,9 @@ describe('write on a second SIGTERM during the grace period', () => {
     const tokens = echoedTokens(res.messages);
     expect(tokens.length).toBeGreaterThan(0); // the held file was finished and its states echoed
     await expectNothingBroken(bucket, work, tokens);
-    console.info(`[reliability] second SIGTERM: exit ${res.code}, ${tokens.length} of ${work.states.length} states echoed, ${proxy.stats.requests.UploadPart ?? 0} parts`);
+    console.info(
+      `[reliability] second SIGTERM: exit ${res.code}, ${tokens.length} of ${work.states.length} states echoed, ${proxy.stats.requests.UploadPart ?? 0} parts`,
+    );
   });
 });
 

@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, tempJson } from '../support/cli.js';
-import { cleanedBuckets, echoedTokens, expectNoDuplicateIds, manifestKeys, multipartUploads, readListedFiles, readManifests } from '../support/invariants.js';
+import {
+  cleanedBuckets,
+  echoedTokens,
+  expectNoDuplicateIds,
+  manifestKeys,
+  multipartUploads,
+  readListedFiles,
+  readManifests,
+} from '../support/invariants.js';
 import { accessKeyConfig } from '../support/messages.js';
 import { s3Server } from '../support/server.js';
 import { makeWorkload, workloadCatalog } from '../support/workload.js';

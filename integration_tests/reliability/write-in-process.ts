@@ -71,16 +71,27 @@ export function startWriteInProcess(o: InProcessOptions): InProcessWrite {
   const unused = async (): Promise<never> => {
     throw new Error('not used');
   };
-  const done = run(argv, { stdin, stdout, env: {} }, {
-    spec: unused,
-    check: unused,
-    write: (configPath, catalogPath, out, io) => writeCommand(depsFor(out), configPath, catalogPath, out, io),
-  }).then((code) => {
+  const done = run(
+    argv,
+    { stdin, stdout, env: {} },
+    {
+      spec: unused,
+      check: unused,
+      write: (configPath, catalogPath, out, io) => writeCommand(depsFor(out), configPath, catalogPath, out, io),
+    },
+  ).then((code) => {
     finished = true;
     for (const w of watchers) w();
     const text = Buffer.concat(chunks).toString('utf8');
     assertNoSecretLeak({ stdout: text }, secretsOfRun(argv, {}, [s3Server().secretKey]));
-    return { code, stdout: text, messages: text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>) };
+    return {
+      code,
+      stdout: text,
+      messages: text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>),
+    };
   });
   return {
     stdin,

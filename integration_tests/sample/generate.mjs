@@ -37,8 +37,44 @@ const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const day = (ms) => new Date(ms).toISOString().slice(0, 10);
 const money = (n) => Math.round(n * 100) / 100;
 
-const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Radia', 'Tim', 'Margaret', 'Linus', 'Sophie', 'Dennis', 'Hedy', 'José', 'Zoë', 'Łukasz'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Perlman', 'Berners-Lee', 'Hamilton', 'Torvalds', 'Wilson', 'Ritchie', 'Lamarr', "O'Neil"];
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Frances',
+  'Ken',
+  'Radia',
+  'Tim',
+  'Margaret',
+  'Linus',
+  'Sophie',
+  'Dennis',
+  'Hedy',
+  'José',
+  'Zoë',
+  'Łukasz',
+];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Allen',
+  'Thompson',
+  'Perlman',
+  'Berners-Lee',
+  'Hamilton',
+  'Torvalds',
+  'Wilson',
+  'Ritchie',
+  'Lamarr',
+  "O'Neil",
+];
 const CITIES = [
   ['Lisbon', 'PT'],
   ['Berlin', 'DE'],
@@ -145,7 +181,12 @@ function eventsStream() {
   for (let n = 1; n <= 900; n++) {
     clock += int(0, 4000);
     const type = pick(EVENT_TYPES);
-    const properties = type === 'search' ? { query: pick(['mug', 'lamp', 'usb c', 'tee "large"']), results: int(0, 40) } : type === 'page_view' ? { path: pick(['/', '/pricing', '/docs', '/cart']), referrer: null } : { element: `btn-${int(1, 9)}` };
+    const properties =
+      type === 'search'
+        ? { query: pick(['mug', 'lamp', 'usb c', 'tee "large"']), results: int(0, 40) }
+        : type === 'page_view'
+          ? { path: pick(['/', '/pricing', '/docs', '/cart']), referrer: null }
+          : { element: `btn-${int(1, 9)}` };
     rows.push({
       event_id: `evt-${String(n).padStart(6, '0')}`,
       user_id: random() < 0.1 ? null : int(1, 500),

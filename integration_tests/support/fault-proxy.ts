@@ -286,44 +286,41 @@ export class FaultProxy {
   private forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, how: { drop: boolean; assumeRole: boolean }): Promise<void> {
     const target = new URL(this.upstream);
     return new Promise((resolve) => {
-      const up = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (upRes) => {
-          if (how.drop) {
-            // The store has done the request; the client never hears of it.
-            upRes.resume();
-            upRes.on('end', () => {
-              res.socket?.destroy();
-              resolve();
-            });
-            return;
-          }
-          if (!how.assumeRole) {
-            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-            upRes.pipe(res);
-            upRes.on('end', resolve);
-          } else {
-            // STS answers are buffered: the credentials they carry are secrets every output is
-            // scanned for, and with short sessions their expiration is rewritten.
-            const parts: Buffer[] = [];
-            upRes.on('data', (c: Buffer) => parts.push(c));
-            upRes.on('end', () => {
-              let text = Buffer.concat(parts).toString('utf8');
-              for (const field of ['SecretAccessKey', 'SessionToken']) rememberSecret(xmlField(text, field));
-              if (this.sessions) text = this.shortenSession(text);
-              const headers = { ...upRes.headers, 'content-length': String(Buffer.byteLength(text)) };
-              delete headers['transfer-encoding'];
-              res.writeHead(upRes.statusCode ?? 502, headers);
-              res.end(text);
-              resolve();
-            });
-          }
-          upRes.on('error', () => {
-            res.destroy();
+      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+        if (how.drop) {
+          // The store has done the request; the client never hears of it.
+          upRes.resume();
+          upRes.on('end', () => {
+            res.socket?.destroy();
             resolve();
           });
-        },
-      );
+          return;
+        }
+        if (!how.assumeRole) {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+          upRes.on('end', resolve);
+        } else {
+          // STS answers are buffered: the credentials they carry are secrets every output is
+          // scanned for, and with short sessions their expiration is rewritten.
+          const parts: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => parts.push(c));
+          upRes.on('end', () => {
+            let text = Buffer.concat(parts).toString('utf8');
+            for (const field of ['SecretAccessKey', 'SessionToken']) rememberSecret(xmlField(text, field));
+            if (this.sessions) text = this.shortenSession(text);
+            const headers = { ...upRes.headers, 'content-length': String(Buffer.byteLength(text)) };
+            delete headers['transfer-encoding'];
+            res.writeHead(upRes.statusCode ?? 502, headers);
+            res.end(text);
+            resolve();
+          });
+        }
+        upRes.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+      });
       up.on('error', () => {
         res.destroy();
         resolve();

@@ -106,7 +106,10 @@ export function expectEchoedCovered(workload: Workload, tokens: readonly string[
       const got = have.get(stream) ?? new Set<number>();
       const missing: number[] = [];
       for (let id = 0; id < count; id++) if (!got.has(id)) missing.push(id);
-      expect(missing.slice(0, 10), `state ${token} (line ${state!.line}) was echoed but ${missing.length} of its ${stream} records are not in listed files`).toEqual([]);
+      expect(
+        missing.slice(0, 10),
+        `state ${token} (line ${state!.line}) was echoed but ${missing.length} of its ${stream} records are not in listed files`,
+      ).toEqual([]);
     }
   }
 }

@@ -36,7 +36,11 @@ export async function startHtmlServer(): Promise<LoopbackServer> {
     requests.push(`${req.method} ${req.url}`);
     req.resume();
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', etag: '"5f1d-61a2b3c4d5e6f"', 'content-length': Buffer.byteLength(HTML_PAGE) });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        etag: '"5f1d-61a2b3c4d5e6f"',
+        'content-length': Buffer.byteLength(HTML_PAGE),
+      });
       res.end(HTML_PAGE);
     });
   });

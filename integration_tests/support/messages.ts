@@ -70,7 +70,11 @@ export function globalStateLine(cursor: unknown): string {
 export function streamStatusLine(stream: string, status: 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE' = 'COMPLETE', namespace?: string): string {
   return JSON.stringify({
     type: 'TRACE',
-    trace: { type: 'STREAM_STATUS', emitted_at: 1_700_000_000_000, stream_status: { stream_descriptor: { name: stream, ...(namespace ? { namespace } : {}) }, status } },
+    trace: {
+      type: 'STREAM_STATUS',
+      emitted_at: 1_700_000_000_000,
+      stream_status: { stream_descriptor: { name: stream, ...(namespace ? { namespace } : {}) }, status },
+    },
   });
 }
 

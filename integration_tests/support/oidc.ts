@@ -81,11 +81,23 @@ async function iam(params: Record<string, string>): Promise<string> {
 async function selfSignedCertificate(): Promise<{ key: KeyObject; cert: X509Certificate }> {
   const dir = mkdtempSync(join(tmpdir(), 'oidc-'));
   try {
-    await execFileP('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=destination-s3-export-test-oidc', '-days', '2']).catch(
-      (err: Error) => {
-        throw new Error(`The OIDC fixture needs the openssl command (scripts/setup.sh installs it): ${err.message}`);
-      },
-    );
+    await execFileP('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-subj',
+      '/CN=destination-s3-export-test-oidc',
+      '-days',
+      '2',
+    ]).catch((err: Error) => {
+      throw new Error(`The OIDC fixture needs the openssl command (scripts/setup.sh installs it): ${err.message}`);
+    });
     return { key: createPrivateKey(readFileSync(join(dir, 'key.pem'))), cert: new X509Certificate(readFileSync(join(dir, 'cert.pem'))) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -109,7 +121,8 @@ export async function startOidcFixture(): Promise<OidcFixture> {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(value));
     };
-    if (req.url === '/.well-known/openid-configuration') json({ issuer, jwks_uri: `${issuer}/jwks`, id_token_signing_alg_values_supported: ['RS256'] });
+    if (req.url === '/.well-known/openid-configuration')
+      json({ issuer, jwks_uri: `${issuer}/jwks`, id_token_signing_alg_values_supported: ['RS256'] });
     else if (req.url === '/jwks') json({ keys: [jwk] });
     else res.writeHead(404).end();
   });
@@ -128,10 +141,18 @@ export async function startOidcFixture(): Promise<OidcFixture> {
     await new Promise((resolve) => server.close(resolve));
   };
   try {
-    const created = await iam({ Action: 'CreateOpenIDConnectProvider', Url: issuer, 'ClientIDList.member.1': clientId, 'ThumbprintList.member.1': thumbprint });
+    const created = await iam({
+      Action: 'CreateOpenIDConnectProvider',
+      Url: issuer,
+      'ClientIDList.member.1': clientId,
+      'ThumbprintList.member.1': thumbprint,
+    });
     providerArn = /<OpenIDConnectProviderArn>([^<]+)</.exec(created)?.[1];
     if (!providerArn) throw new Error(`CreateOpenIDConnectProvider answered without an ARN: ${created}`);
-    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Federated: [providerArn] }, Action: ['sts:AssumeRoleWithWebIdentity'] }] };
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Federated: [providerArn] }, Action: ['sts:AssumeRoleWithWebIdentity'] }],
+    };
     const permissions = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::*'] }] };
     await radosgwAdmin(['role', 'create', `--role-name=${roleName}`, '--path=/', `--assume-role-policy-doc=${JSON.stringify(trust)}`]);
     await radosgwAdmin(['role-policy', 'put', `--role-name=${roleName}`, '--policy-name=AllowS3', `--policy-doc=${JSON.stringify(permissions)}`]);

@@ -27,16 +27,21 @@ export const OPERATOR_ENV: NodeJS.ProcessEnv = {
 export function runText(args: string[], secrets: Iterable<string> = [], timeoutMs = 100_000): Promise<TextRun> {
   const env = { ...process.env, ...OPERATOR_ENV };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [MAIN, ...args], { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: unknown }).code as number | null) : 0;
-      try {
-        assertNoSecretLeak({ stdout, stderr }, secretsOfRun(args, env, [s3Server().secretKey, ...secrets]));
-      } catch (leak) {
-        reject(leak as Error);
-        return;
-      }
-      if (err && typeof (err as { code?: unknown }).code !== 'number') reject(err);
-      else resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: unknown }).code as number | null) : 0;
+        try {
+          assertNoSecretLeak({ stdout, stderr }, secretsOfRun(args, env, [s3Server().secretKey, ...secrets]));
+        } catch (leak) {
+          reject(leak as Error);
+          return;
+        }
+        if (err && typeof (err as { code?: unknown }).code !== 'number') reject(err);
+        else resolve({ code, stdout, stderr });
+      },
+    );
   });
 }

@@ -42,5 +42,8 @@ export async function parquetRows(data: Buffer): Promise<Record<string, unknown>
 /** Rows of a JSONL (optionally gzipped) file. */
 export function jsonlRows(data: Buffer, gzip = false): Record<string, unknown>[] {
   const text = (gzip ? gunzipSync(data) : data).toString('utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

@@ -83,7 +83,13 @@ export function makeWorkload(o: WorkloadOptions): Workload {
     const stream = open[Math.floor(random() * open.length)]!;
     const id = sent.get(stream)!;
     const at = Math.floor(random() * (pool.length - o.payloadChars));
-    lines.push(recordLine(stream, { id, name: pool.slice(at, at + o.payloadChars), updated_at: '2024-05-01T10:00:00.123456Z' }, 1_700_000_000_000 + lines.length));
+    lines.push(
+      recordLine(
+        stream,
+        { id, name: pool.slice(at, at + o.payloadChars), updated_at: '2024-05-01T10:00:00.123456Z' },
+        1_700_000_000_000 + lines.length,
+      ),
+    );
     sent.set(stream, id + 1);
     remaining--;
     sinceState.set(stream, sinceState.get(stream)! + 1);

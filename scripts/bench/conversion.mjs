@@ -27,16 +27,33 @@ const { planColumns, duckdbType, quoteIdent, quoteLiteral } = await dist('format
 const { createRecordScanner } = await dist('protocol/record-scan.js');
 
 function parseArgs(argv) {
-  const o = { records: 100_000, wideRecords: 1_000, shapes: ['flat', 'wide500', 'wide2000', 'deep', 'planning'], formats: ['parquet', 'csv', 'jsonl'], deepLimitS: 20 };
+  const o = {
+    records: 100_000,
+    wideRecords: 1_000,
+    shapes: ['flat', 'wide500', 'wide2000', 'deep', 'planning'],
+    formats: ['parquet', 'csv', 'jsonl'],
+    deepLimitS: 20,
+  };
   for (let i = 0; i < argv.length; i++) {
     const next = () => argv[++i];
     switch (argv[i]) {
-      case '--records': o.records = Number(next()); break;
-      case '--wide-records': o.wideRecords = Number(next()); break;
-      case '--shapes': o.shapes = next().split(','); break;
-      case '--formats': o.formats = next().split(','); break;
-      case '--deep-limit-s': o.deepLimitS = Number(next()); break;
-      default: break; // run.mjs's own options pass through
+      case '--records':
+        o.records = Number(next());
+        break;
+      case '--wide-records':
+        o.wideRecords = Number(next());
+        break;
+      case '--shapes':
+        o.shapes = next().split(',');
+        break;
+      case '--formats':
+        o.formats = next().split(',');
+        break;
+      case '--deep-limit-s':
+        o.deepLimitS = Number(next());
+        break;
+      default:
+        break; // run.mjs's own options pass through
     }
   }
   return o;
@@ -52,25 +69,44 @@ const MiB = 1024 * 1024;
 
 function flatShape() {
   const properties = {
-    id: { type: 'integer' }, name: { type: 'string' }, email: { type: 'string' }, score: { type: 'number' }, active: { type: 'boolean' },
-    created_at: { type: 'string', format: 'date-time' }, day: { type: 'string', format: 'date' }, count: { type: 'integer' },
-    ratio: { type: 'number' }, status: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } },
+    id: { type: 'integer' },
+    name: { type: 'string' },
+    email: { type: 'string' },
+    score: { type: 'number' },
+    active: { type: 'boolean' },
+    created_at: { type: 'string', format: 'date-time' },
+    day: { type: 'string', format: 'date' },
+    count: { type: 'integer' },
+    ratio: { type: 'number' },
+    status: { type: 'string' },
+    tags: { type: 'array', items: { type: 'string' } },
     address: { type: 'object', properties: { city: { type: 'string' }, zip: { type: 'string' } } },
   };
   const record = (i) => ({
-    id: i, name: `user-${i}`, email: `u${i}@example.com`, score: (i % 1000) / 7, active: i % 3 === 0,
-    created_at: new Date(1_700_000_000_000 + i * 1000).toISOString(), day: `2024-0${1 + (i % 9)}-1${i % 9}`, count: i * 3,
-    ratio: i / 1e6, status: ['new', 'open', 'closed'][i % 3], tags: ['a', `t${i % 13}`], address: { city: `c${i % 100}`, zip: String(10000 + (i % 9000)) },
+    id: i,
+    name: `user-${i}`,
+    email: `u${i}@example.com`,
+    score: (i % 1000) / 7,
+    active: i % 3 === 0,
+    created_at: new Date(1_700_000_000_000 + i * 1000).toISOString(),
+    day: `2024-0${1 + (i % 9)}-1${i % 9}`,
+    count: i * 3,
+    ratio: i / 1e6,
+    status: ['new', 'open', 'closed'][i % 3],
+    tags: ['a', `t${i % 13}`],
+    address: { city: `c${i % 100}`, zip: String(10000 + (i % 9000)) },
   });
   return { properties, record };
 }
 
 function wideShape(columns) {
   const properties = {};
-  for (let c = 0; c < columns; c++) properties[`c${c}`] = c % 3 === 0 ? { type: 'integer' } : c % 3 === 1 ? { type: 'string' } : { type: 'string', format: 'date-time' };
+  for (let c = 0; c < columns; c++)
+    properties[`c${c}`] = c % 3 === 0 ? { type: 'integer' } : c % 3 === 1 ? { type: 'string' } : { type: 'string', format: 'date-time' };
   const record = (i) => {
     const r = {};
-    for (let c = 0; c < columns; c++) r[`c${c}`] = c % 3 === 0 ? i * c : c % 3 === 1 ? `v${i}-${c}` : new Date(1_700_000_000_000 + i * 1000 + c).toISOString();
+    for (let c = 0; c < columns; c++)
+      r[`c${c}`] = c % 3 === 0 ? i * c : c % 3 === 1 ? `v${i}-${c}` : new Date(1_700_000_000_000 + i * 1000 + c).toISOString();
     return r;
   };
   return { properties, record };
@@ -126,7 +162,11 @@ async function typedRead(shape, barePath) {
   const columns = `{${plan.columns.map((c) => `${quoteLiteral(c.name)}: ${quoteLiteral(duckdbType(c.type))}`).join(', ')}}`;
   const connection = await engine.connect();
   try {
-    return await timed(() => connection.run(`COPY (SELECT * FROM read_json(${quoteLiteral(barePath)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = 67108864)) TO ${quoteLiteral(join(dir, 'typed.parquet'))} (FORMAT parquet)`));
+    return await timed(() =>
+      connection.run(
+        `COPY (SELECT * FROM read_json(${quoteLiteral(barePath)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = 67108864)) TO ${quoteLiteral(join(dir, 'typed.parquet'))} (FORMAT parquet)`,
+      ),
+    );
   } finally {
     connection.closeSync();
   }
@@ -134,7 +174,15 @@ async function typedRead(shape, barePath) {
 
 async function convert(shape, segment, formatType) {
   const format = formatType === 'parquet' ? { type: 'parquet', compression: 'snappy' } : { type: formatType, compression: 'none' };
-  const converter = await createStreamConverter({ stream: { stream: { name: 's', json_schema: { type: 'object', properties: shape.properties }, supported_sync_modes: [] } }, format, syncId: 1, generationId: 1 }, engine);
+  const converter = await createStreamConverter(
+    {
+      stream: { stream: { name: 's', json_schema: { type: 'object', properties: shape.properties }, supported_sync_modes: [] } },
+      format,
+      syncId: 1,
+      generationId: 1,
+    },
+    engine,
+  );
   return timed(async () => {
     const part = await converter.convertSegment(segment, { outDir: join(dir, 'parts') });
     const file = await converter.assemble([part], { outPath: join(dir, `out.${converter.extension}`) });
@@ -152,13 +200,40 @@ async function shapeCase(name, shape, n) {
   const { segment, barePath } = generate(name, shape, n);
   const mb = segment.bytes / 1e6;
   const floor = await typedRead(shape, barePath);
-  record({ case: name, variant: 'typed read (floor)', records: n, inputMB: mb.toFixed(1), s: floor.s.toFixed(2), 'MB/s': (mb / floor.s).toFixed(1), ratio: '1.00', rssMiB: floor.rssMiB });
+  record({
+    case: name,
+    variant: 'typed read (floor)',
+    records: n,
+    inputMB: mb.toFixed(1),
+    s: floor.s.toFixed(2),
+    'MB/s': (mb / floor.s).toFixed(1),
+    ratio: '1.00',
+    rssMiB: floor.rssMiB,
+  });
   for (const f of opts.formats) {
     try {
       const r = await convert(shape, segment, f);
-      record({ case: name, variant: `convert ${f}`, records: n, inputMB: mb.toFixed(1), s: r.s.toFixed(2), 'MB/s': (mb / r.s).toFixed(1), ratio: (r.s / floor.s).toFixed(2), rssMiB: r.rssMiB });
+      record({
+        case: name,
+        variant: `convert ${f}`,
+        records: n,
+        inputMB: mb.toFixed(1),
+        s: r.s.toFixed(2),
+        'MB/s': (mb / r.s).toFixed(1),
+        ratio: (r.s / floor.s).toFixed(2),
+        rssMiB: r.rssMiB,
+      });
     } catch (err) {
-      record({ case: name, variant: `convert ${f}`, records: n, inputMB: mb.toFixed(1), s: 'failed', 'MB/s': '', ratio: '', rssMiB: String(err.message).slice(0, 60) });
+      record({
+        case: name,
+        variant: `convert ${f}`,
+        records: n,
+        inputMB: mb.toFixed(1),
+        s: 'failed',
+        'MB/s': '',
+        ratio: '',
+        rssMiB: String(err.message).slice(0, 60),
+      });
     }
   }
 }
@@ -183,12 +258,23 @@ for (const s of opts.shapes) {
     for (const n of [10, 100, 1000, 10000]) {
       const flat = Object.fromEntries(Array.from({ length: n }, (_, c) => [`c${c}`, { type: 'integer' }]));
       const tree = (nodes) => {
-        if (nodes <= 10) return { type: 'object', properties: Object.fromEntries(Array.from({ length: nodes }, (_, c) => [`m${c}`, { type: 'integer' }])) };
+        if (nodes <= 10)
+          return { type: 'object', properties: Object.fromEntries(Array.from({ length: nodes }, (_, c) => [`m${c}`, { type: 'integer' }])) };
         const per = Math.ceil((nodes - 1) / 10);
         return { type: 'object', properties: Object.fromEntries(Array.from({ length: 10 }, (_, c) => [`m${c}`, tree(per)])) };
       };
-      for (const [kind, properties] of [['flat', flat], ['tree', { root: tree(n) }]]) {
-        const sql = buildConversionQuery({ plan: planColumns({ type: 'object', properties }), format: 'parquet', syncId: 1, generationId: 1, spoolPath: planSpool, maxObjectBytes: MiB });
+      for (const [kind, properties] of [
+        ['flat', flat],
+        ['tree', { root: tree(n) }],
+      ]) {
+        const sql = buildConversionQuery({
+          plan: planColumns({ type: 'object', properties }),
+          format: 'parquet',
+          syncId: 1,
+          generationId: 1,
+          spoolPath: planSpool,
+          maxObjectBytes: MiB,
+        });
         const t = performance.now();
         let outcome = 'ok';
         try {
@@ -197,7 +283,16 @@ for (const s of opts.shapes) {
         } catch (err) {
           outcome = String(err.message).slice(0, 60);
         }
-        record({ case: `planning ${kind} ${n} nodes`, variant: 'PREPARE', records: '', inputMB: `${(sql.length / 1e6).toFixed(2)} MB SQL`, s: ((performance.now() - t) / 1000).toFixed(2), 'MB/s': '', ratio: '', rssMiB: outcome });
+        record({
+          case: `planning ${kind} ${n} nodes`,
+          variant: 'PREPARE',
+          records: '',
+          inputMB: `${(sql.length / 1e6).toFixed(2)} MB SQL`,
+          s: ((performance.now() - t) / 1000).toFixed(2),
+          'MB/s': '',
+          ratio: '',
+          rssMiB: outcome,
+        });
       }
     }
     connection.closeSync();

@@ -10,7 +10,9 @@ const lit = (s) => `'${String(s).replaceAll("'", "''")}'`;
 const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
 const connection = await instance.connect();
 await connection.run(`SET TimeZone = 'UTC'`);
-const columns = `{${Object.entries(DUCKDB_COLUMNS).map(([k, v]) => `${lit(k)}: ${lit(v)}`).join(', ')}}`;
+const columns = `{${Object.entries(DUCKDB_COLUMNS)
+  .map(([k, v]) => `${lit(k)}: ${lit(v)}`)
+  .join(', ')}}`;
 await connection.run(
   `COPY (SELECT * FROM read_json(${lit(dataPath)}, format = 'newline_delimited', columns = ${columns})) TO ${lit(outPath)} (FORMAT parquet, COMPRESSION snappy)`,
 );

@@ -13,7 +13,14 @@ const EVENT_TYPES = ['page_view', 'click', 'add_to_cart', 'purchase', 'signup', 
 const PATHS = ['/', '/pricing', '/docs/getting-started', '/blog/2024/05/parquet-at-scale', '/products/42', '/cart', '/checkout?step=2'];
 const OSES = ['iOS', 'Android', 'Windows', 'macOS', 'Linux'];
 const MODELS = ['iPhone15,2', 'Pixel 8', 'SM-S918B', 'MacBookPro18,3', 'ThinkPad X1', null];
-const COUNTRIES = [['DE', 'Berlin'], ['FR', 'Paris'], ['US', 'New York'], ['JP', 'Tōkyō'], ['BR', 'São Paulo'], ['IN', 'Bengaluru']];
+const COUNTRIES = [
+  ['DE', 'Berlin'],
+  ['FR', 'Paris'],
+  ['US', 'New York'],
+  ['JP', 'Tōkyō'],
+  ['BR', 'São Paulo'],
+  ['IN', 'Bengaluru'],
+];
 const TAGS = ['mobile', 'returning', 'campaign:spring', 'ab:variant-b', 'beta', 'vip', 'trial'];
 const LOCALES = ['en-US', 'de-DE', 'fr-FR', 'ja-JP', 'pt-BR'];
 
@@ -40,7 +47,10 @@ export const SCHEMA = {
       type: 'object',
       properties: {
         device: { type: 'object', properties: { os: { type: 'string' }, os_version: { type: 'string' }, model: { type: ['null', 'string'] } } },
-        geo: { type: 'object', properties: { country: { type: 'string' }, city: { type: 'string' }, lat: { type: 'number' }, lon: { type: 'number' } } },
+        geo: {
+          type: 'object',
+          properties: { country: { type: 'string' }, city: { type: 'string' }, lat: { type: 'number' }, lon: { type: 'number' } },
+        },
         screen_width: { type: 'integer' },
         locale: { type: 'string' },
       },
@@ -101,8 +111,17 @@ function record(rand, seq) {
     is_bot: rand() < 0.02,
     tags,
     context: {
-      device: { os: OSES[(rand() * OSES.length) | 0], os_version: `${1 + ((rand() * 17) | 0)}.${(rand() * 10) | 0}`, model: MODELS[(rand() * MODELS.length) | 0] },
-      geo: { country: country[0], city: country[1], lat: Math.round((rand() * 180 - 90) * 1e4) / 1e4, lon: Math.round((rand() * 360 - 180) * 1e4) / 1e4 },
+      device: {
+        os: OSES[(rand() * OSES.length) | 0],
+        os_version: `${1 + ((rand() * 17) | 0)}.${(rand() * 10) | 0}`,
+        model: MODELS[(rand() * MODELS.length) | 0],
+      },
+      geo: {
+        country: country[0],
+        city: country[1],
+        lat: Math.round((rand() * 180 - 90) * 1e4) / 1e4,
+        lon: Math.round((rand() * 360 - 180) * 1e4) / 1e4,
+      },
       screen_width: [375, 390, 412, 768, 1280, 1440, 1920][(rand() * 7) | 0],
       locale: LOCALES[(rand() * LOCALES.length) | 0],
     },

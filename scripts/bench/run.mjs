@@ -54,21 +54,52 @@ function parseArgs(argv) {
     const a = argv[i];
     const next = () => argv[++i];
     switch (a) {
-      case '--size-mb': opts.sizeMb = Number(next()); break;
-      case '--records': opts.records = Number(next()); break;
-      case '--streams': opts.streams = Number(next()); break;
-      case '--reps': opts.reps = Number(next()); break;
-      case '--cases': opts.cases = next().split(','); break;
-      case '--tables': opts.tables = Number(next()); break;
-      case '--variants': opts.variants = next().split(','); break;
-      case '--label': opts.label = next(); break;
-      case '--write-docs': opts.writeDocs = true; break;
-      case '--profile': opts.profile = resolve(next()); break;
-      case '--tmp': opts.tmp = resolve(next()); break;
-      case '--config': Object.assign(opts.config, JSON.parse(next())); break;
-      case '--main': MAIN = resolve(next()); break;
+      case '--size-mb':
+        opts.sizeMb = Number(next());
+        break;
+      case '--records':
+        opts.records = Number(next());
+        break;
+      case '--streams':
+        opts.streams = Number(next());
+        break;
+      case '--reps':
+        opts.reps = Number(next());
+        break;
+      case '--cases':
+        opts.cases = next().split(',');
+        break;
+      case '--tables':
+        opts.tables = Number(next());
+        break;
+      case '--variants':
+        opts.variants = next().split(',');
+        break;
+      case '--label':
+        opts.label = next();
+        break;
+      case '--write-docs':
+        opts.writeDocs = true;
+        break;
+      case '--profile':
+        opts.profile = resolve(next());
+        break;
+      case '--tmp':
+        opts.tmp = resolve(next());
+        break;
+      case '--config':
+        Object.assign(opts.config, JSON.parse(next()));
+        break;
+      case '--main':
+        MAIN = resolve(next());
+        break;
       case '--help':
-        console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 12).join('\n'));
+        console.log(
+          readFileSync(new URL(import.meta.url), 'utf8')
+            .split('\n')
+            .slice(0, 12)
+            .join('\n'),
+        );
         process.exit(0);
         break;
       case '--shapes':
@@ -262,7 +293,10 @@ async function runVariant(variant, data, ctx) {
   }
   let r;
   try {
-    r = await runTimed([...nodeArgs, MAIN, 'write', '--config', configPath, '--catalog', data.catalogPath], { stdinPath: data.messagesPath, workDir });
+    r = await runTimed([...nodeArgs, MAIN, 'write', '--config', configPath, '--catalog', data.catalogPath], {
+      stdinPath: data.messagesPath,
+      workDir,
+    });
   } finally {
     rmSync(configPath, { force: true });
   }
@@ -270,7 +304,8 @@ async function runVariant(variant, data, ctx) {
   const failure = r.code !== 0 || states !== data.states;
   let audit;
   if (!sink) audit = await auditAndDelete(ctx.client, bucket).catch((err) => ({ error: err.message }));
-  if (failure) throw new Error(`${variant}: exit ${r.code}, ${states}/${data.states} states\n${r.lines.slice(-3).join('\n')}\n${r.stderr.slice(-2000)}`);
+  if (failure)
+    throw new Error(`${variant}: exit ${r.code}, ${states}/${data.states} states\n${r.lines.slice(-3).join('\n')}\n${r.stderr.slice(-2000)}`);
   if (audit && audit.records !== data.records) throw new Error(`${variant}: manifests list ${audit.records} records, expected ${data.records}`);
   const outputBytes = sink ? ctx.sink.stats.bytes : audit.bytes;
   return { ...r, inputBytes: data.messageBytes, outputBytes, files: audit?.files ?? ctx.sink.stats.objects };
@@ -429,7 +464,9 @@ async function main() {
       const variants = small ? opts.variants.filter((v) => v !== 'duckdb') : opts.variants;
       const t0 = Date.now();
       const data = { ...generate({ dir: dataDir, ...spec }), streams: spec.streams };
-      log(`${caseName}: generated ${data.records} records, ${(data.messageBytes / MiB).toFixed(0)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      log(
+        `${caseName}: generated ${data.records} records, ${(data.messageBytes / MiB).toFixed(0)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       const runs = Object.fromEntries(variants.map((v) => [v, []]));
       // Repetitions interleave the variants, so that a slow minute on the shared machine
       // spreads over all of them instead of landing on one.
@@ -437,19 +474,29 @@ async function main() {
         for (const variant of variants) {
           const r = await runVariant(variant, data, { workDir, opts, s3, sink, client });
           runs[variant].push(r);
-          log(`${caseName} #${rep + 1} ${variant}: ${r.seconds.toFixed(2)} s, ${Math.round(data.records / r.seconds)} rec/s, peak RSS ${r.rssMiB.toFixed(0)} MiB`);
+          log(
+            `${caseName} #${rep + 1} ${variant}: ${r.seconds.toFixed(2)} s, ${Math.round(data.records / r.seconds)} rec/s, peak RSS ${r.rssMiB.toFixed(0)} MiB`,
+          );
         }
       }
       const rows = variants.map((v) => summarise(v, runs[v], data.records));
       const title =
-        caseName === 'single' ? 'One stream' : caseName === 'tables' ? `${spec.streams} tables one after another` : `${spec.streams} interleaved streams`;
+        caseName === 'single'
+          ? 'One stream'
+          : caseName === 'tables'
+            ? `${spec.streams} tables one after another`
+            : `${spec.streams} interleaved streams`;
       const text = table(title, data, rows);
       console.log('\n' + text + '\n');
       sections.push(text);
       rmSync(dataDir, { recursive: true, force: true });
     }
     const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
-    const report = [`Machine: ${machine()}. Command: \`${command}\`. ${opts.reps > 1 ? `Median of ${opts.reps} runs; peak RSS is the highest of them.` : 'One run of each.'}`, '', ...sections].join('\n\n');
+    const report = [
+      `Machine: ${machine()}. Command: \`${command}\`. ${opts.reps > 1 ? `Median of ${opts.reps} runs; peak RSS is the highest of them.` : 'One run of each.'}`,
+      '',
+      ...sections,
+    ].join('\n\n');
     if (opts.writeDocs) writeDocs(opts.label, report);
   } finally {
     await cleanup();

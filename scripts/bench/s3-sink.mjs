@@ -22,7 +22,11 @@ export function startSink() {
       const q = url.searchParams;
       if (req.method === 'POST' && q.has('uploads')) {
         res.writeHead(200, { 'content-type': 'application/xml' });
-        res.end(xml(`<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>u${nextUpload++}</UploadId></InitiateMultipartUploadResult>`));
+        res.end(
+          xml(
+            `<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>u${nextUpload++}</UploadId></InitiateMultipartUploadResult>`,
+          ),
+        );
       } else if (req.method === 'POST' && q.has('uploadId')) {
         stats.objects++;
         res.writeHead(200, { 'content-type': 'application/xml' });

@@ -80,7 +80,11 @@ const describeIn = (r: ImageRun): string => `exit ${r.code}; stderr: ${r.stderr.
 /** Every stream's manifest complete with the sample's records, every Parquet file read back by hyparquet. */
 async function expectSampleInBucket(bucket: string): Promise<string> {
   const keys = await listKeys(bucket, '', client);
-  const found = await Promise.all(keys.filter((k) => k.includes('_manifests/') && k.endsWith('.json')).map(async (k) => JSON.parse((await getObject(bucket, k, client)).toString('utf8')) as Record<string, any>));
+  const found = await Promise.all(
+    keys
+      .filter((k) => k.includes('_manifests/') && k.endsWith('.json'))
+      .map(async (k) => JSON.parse((await getObject(bucket, k, client)).toString('utf8')) as Record<string, any>),
+  );
   let files = 0;
   for (const [stream, records] of Object.entries(counts.records)) {
     const m = found.find((x) => x.model === stream);
@@ -127,7 +131,9 @@ describe(`the connector in the image (${RUNNER})`, () => {
     expect(r.messages.filter((m) => m.type === 'STATE')).toHaveLength(counts.states);
     expect(r.messages.filter((m) => m.type === 'NOT_JSON')).toEqual([]);
     if (protocolSchemaAvailable) for (const line of r.lines) expect(protocolErrors(line)).toEqual([]);
-    console.log(`image-test: write of the sample in the image: ${await expectSampleInBucket(bucket)} (${((Date.now() - t0) / 1000).toFixed(1)} s with the container's start)`);
+    console.log(
+      `image-test: write of the sample in the image: ${await expectSampleInBucket(bucket)} (${((Date.now() - t0) / 1000).toFixed(1)} s with the container's start)`,
+    );
   });
 
   it.skipIf(RUNNER !== 'podman')('write stopped by SIGTERM to the container (tini as PID 1): exit 143, every state it read echoed', async () => {

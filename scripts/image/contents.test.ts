@@ -79,7 +79,10 @@ async function filesContaining(strings: string[]): Promise<string[]> {
   writeFileSync(file, strings.join('\n') + '\n');
   try {
     const { stdout } = await promisify(execFile)('grep', ['-rlF', '-f', file, rootfs], { maxBuffer: 16 << 20 });
-    return stdout.split('\n').filter(Boolean).map((p) => p.slice(rootfs.length));
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => p.slice(rootfs.length));
   } catch (err) {
     if ((err as { code?: number }).code === 1) return []; // grep: no match
     throw err;
@@ -91,21 +94,29 @@ async function filesContaining(strings: string[]): Promise<string[]> {
 describe('the runtime image', () => {
   it('declares its user, entrypoint and an environment that holds nothing of the build machine', () => {
     const { config } = image;
-    console.log(`image-test: ${IMAGE} config: User ${config.User}, Entrypoint ${JSON.stringify(config.Entrypoint)}, Cmd ${JSON.stringify(config.Cmd ?? null)}`);
+    console.log(
+      `image-test: ${IMAGE} config: User ${config.User}, Entrypoint ${JSON.stringify(config.Entrypoint)}, Cmd ${JSON.stringify(config.Cmd ?? null)}`,
+    );
     console.log(`image-test: env:\n  ${(config.Env as string[]).join('\n  ')}`);
     expect(config.User).toBe('1000:1000');
     expect(config.Entrypoint).toEqual(['/usr/bin/tini', '--', 'node', '/airbyte/dist/main.js']);
     const keys = (config.Env as string[]).map((e) => e.slice(0, e.indexOf('=')));
-    expect(keys.filter((k) => !ALLOWED_ENV.has(k)), 'environment variables the Dockerfile and its base do not declare').toEqual([]);
+    expect(
+      keys.filter((k) => !ALLOWED_ENV.has(k)),
+      'environment variables the Dockerfile and its base do not declare',
+    ).toEqual([]);
     expect(config.Env).toContain('NODE_ENV=production');
   });
 
   it('runs as a non-root user of its own, to which the application is read-only', () => {
-    const passwd = readFileSync(join(rootfs, 'etc/passwd'), 'utf8').split('\n').map((l) => l.split(':'));
+    const passwd = readFileSync(join(rootfs, 'etc/passwd'), 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'));
     expect(passwd.find((f) => f[2] === '1000')?.[0]).toBe('node');
     for (const rel of listTree(join(rootfs, 'airbyte'))) {
       const st = lstatSync(join(rootfs, 'airbyte', rel));
-      if (st.uid !== 0 || (!st.isSymbolicLink() && (st.mode & 0o022) !== 0)) throw new Error(`/airbyte/${rel} is writable by uid 1000 (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`);
+      if (st.uid !== 0 || (!st.isSymbolicLink() && (st.mode & 0o022) !== 0))
+        throw new Error(`/airbyte/${rel} is writable by uid 1000 (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`);
     }
   });
 
@@ -119,12 +130,22 @@ describe('the runtime image', () => {
     expect(readdirSync(join(app, 'spec')).sort()).toEqual(readdirSync(join(ROOT, 'spec')).sort());
     const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     const installed = installedPackages(app);
-    expect(installed.filter((p) => lock.packages[p]?.dev), 'dev dependencies').toEqual([]);
-    expect(installed.filter((p) => !lock.packages[p]), 'packages the lock does not name').toEqual([]);
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    expect(
+      installed.filter((p) => lock.packages[p]?.dev),
+      'dev dependencies',
+    ).toEqual([]);
+    expect(
+      installed.filter((p) => !lock.packages[p]),
+      'packages the lock does not name',
+    ).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     for (const dep of Object.keys(pkg.dependencies)) expect(installed).toContain(`node_modules/${dep}`);
     // a dev dependency that a production dependency also needs (@smithy/signature-v4) is not dev in the lock
-    for (const dep of Object.keys(pkg.devDependencies)) if (lock.packages[`node_modules/${dep}`]?.dev) expect(installed).not.toContain(`node_modules/${dep}`);
+    for (const dep of Object.keys(pkg.devDependencies))
+      if (lock.packages[`node_modules/${dep}`]?.dev) expect(installed).not.toContain(`node_modules/${dep}`);
     // the build stage's work directory stayed in the build stage
     expect(existsSync(join(rootfs, 'build'))).toBe(false);
     console.log(`image-test: /airbyte holds ${own.length} entries of its own and ${installed.length} packages, none of them dev`);
@@ -147,7 +168,9 @@ describe('the runtime image', () => {
       const top = p.startsWith('airbyte/') ? p.split('/').slice(0, 2).join('/') : p.split('/').slice(0, 3).join('/');
       summary.set(top, (summary.get(top) ?? 0) + 1);
     }
-    console.log(`image-test: ${all.length} paths in the image, ${added.length} added to the base:\n  ${[...summary].map(([k, n]) => `${k} (${n})`).join('\n  ')}`);
+    console.log(
+      `image-test: ${all.length} paths in the image, ${added.length} added to the base:\n  ${[...summary].map(([k, n]) => `${k} (${n})`).join('\n  ')}`,
+    );
     if (REPORT_DIR) {
       mkdirSync(REPORT_DIR, { recursive: true });
       writeFileSync(join(REPORT_DIR, 'image-files.txt'), all.join('\n') + '\n');
@@ -160,7 +183,9 @@ describe('the runtime image', () => {
     const unexpected = added.filter(
       (p) =>
         !p.startsWith('airbyte/') &&
-        !/^(usr\/bin\/tini(-static)?|usr\/share\/doc\/tini\/(copyright)?|var\/lib\/dpkg\/.*|var\/lib\/apt\/.*|var\/cache\/apt\/archives\/(lock|partial\/)|var\/cache\/debconf\/.*|var\/log\/(apt\/.*|dpkg\.log|alternatives\.log)|etc\/(resolv\.conf|hosts|hostname))$/.test(p),
+        !/^(usr\/bin\/tini(-static)?|usr\/share\/doc\/tini\/(copyright)?|var\/lib\/dpkg\/.*|var\/lib\/apt\/.*|var\/cache\/apt\/archives\/(lock|partial\/)|var\/cache\/debconf\/.*|var\/log\/(apt\/.*|dpkg\.log|alternatives\.log)|etc\/(resolv\.conf|hosts|hostname))$/.test(
+          p,
+        ),
     );
     expect(unexpected, 'files the Dockerfile does not explain').toEqual([]);
     for (const f of ['etc/resolv.conf', 'etc/hosts', 'etc/hostname']) {
@@ -174,7 +199,9 @@ describe('the runtime image', () => {
     if (extra && existsSync(extra)) {
       const known = new Set(rootCertificates.map((c) => c.replace(/\s+/g, '')));
       for (const [line, cert] of certMarkers(readFileSync(extra, 'utf8'))) if (!known.has(cert.replace(/\s+/g, ''))) wanted.push(line);
-      console.log(`image-test: searching the image for ${wanted.length - 2} extra CA certificates of this machine, its checkout path and the test secret`);
+      console.log(
+        `image-test: searching the image for ${wanted.length - 2} extra CA certificates of this machine, its checkout path and the test secret`,
+      );
     }
     expect(await filesContaining(wanted)).toEqual([]);
   });
@@ -184,7 +211,13 @@ describe('the runtime image', () => {
     const [baseSize] = (await buildah(['images', '--format', '{{.Size}}', BASE])).trim().split('\n');
     const lines = [`image-test: ${IMAGE}: ${size} (base ${BASE}: ${baseSize}), ${image.layers} layers`];
     if (RUNNER === 'podman') {
-      lines.push((await podman(['history', '--no-trunc', '--format', '{{.Size}}\t{{.CreatedBy}}', IMAGE])).trim().split('\n').map((l) => `  ${l.slice(0, 150)}`).join('\n'));
+      lines.push(
+        (await podman(['history', '--no-trunc', '--format', '{{.Size}}\t{{.CreatedBy}}', IMAGE]))
+          .trim()
+          .split('\n')
+          .map((l) => `  ${l.slice(0, 150)}`)
+          .join('\n'),
+      );
     } else {
       for (const h of image.history) if (!h.empty_layer) lines.push(`  ${(h.created_by ?? '').slice(0, 160)}`);
     }

@@ -32,7 +32,9 @@ export function podman(args: string[]): Promise<string> {
 }
 
 /** The image's config (OCI) and history, as buildah stores them. */
-export async function inspectImage(ref = IMAGE): Promise<{ config: Record<string, any>; history: { created_by?: string; empty_layer?: boolean }[]; layers: number }> {
+export async function inspectImage(
+  ref = IMAGE,
+): Promise<{ config: Record<string, any>; history: { created_by?: string; empty_layer?: boolean }[]; layers: number }> {
   const info = JSON.parse(await buildah(['inspect', '--type', 'image', ref])) as Record<string, any>;
   return { config: info.OCIv1.config ?? {}, history: info.OCIv1.history ?? [], layers: info.OCIv1.rootfs?.diff_ids?.length ?? 0 };
 }
@@ -96,11 +98,43 @@ export async function runInImage(args: string[], options: RunOptions): Promise<L
       ? ['--read-only', '--read-only-tmpfs=false', '--tmpfs', `${TMPDIR_IN_CONTAINER}:rw,size=1g,mode=1777`, '-e', `TMPDIR=${TMPDIR_IN_CONTAINER}`]
       : [];
     // --network host: radosgw listens on this machine's loopback only.
-    command = ['podman', ...PODMAN_GLOBAL, 'run', '--rm', '-i', '--name', name, '--network', 'host', ...PODMAN_RUN, '-e', 'AWS_EC2_METADATA_DISABLED=true', '-v', mount, ...readOnly, IMAGE, ...args];
+    command = [
+      'podman',
+      ...PODMAN_GLOBAL,
+      'run',
+      '--rm',
+      '-i',
+      '--name',
+      name,
+      '--network',
+      'host',
+      ...PODMAN_RUN,
+      '-e',
+      'AWS_EC2_METADATA_DISABLED=true',
+      '-v',
+      mount,
+      ...readOnly,
+      IMAGE,
+      ...args,
+    ];
   } else {
     if (options.readOnlyRoot) throw new Error('buildah run has no read-only root file system');
     const { name: ctr, entrypoint } = await workingContainer();
-    command = ['buildah', ...STORAGE, 'run', '--isolation', 'chroot', '--env', 'AWS_EC2_METADATA_DISABLED=true', '-v', mount, ctr, '--', ...entrypoint, ...args];
+    command = [
+      'buildah',
+      ...STORAGE,
+      'run',
+      '--isolation',
+      'chroot',
+      '--env',
+      'AWS_EC2_METADATA_DISABLED=true',
+      '-v',
+      mount,
+      ctr,
+      '--',
+      ...entrypoint,
+      ...args,
+    ];
   }
   const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const lines: string[] = [];

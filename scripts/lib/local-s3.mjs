@@ -121,7 +121,9 @@ async function radosgw({ onStop } = {}) {
       child.stderr.on('data', (d) => (output += d));
       child.on('error', reject);
       child.on('close', (code, signal) =>
-        code === 0 ? resolveStart() : reject(new Error(`start.sh ${signal ? `was stopped by ${signal}` : `exited ${code}`}: ${output.trim().slice(-1500)}`)),
+        code === 0
+          ? resolveStart()
+          : reject(new Error(`start.sh ${signal ? `was stopped by ${signal}` : `exited ${code}`}: ${output.trim().slice(-1500)}`)),
       );
     });
   } catch (err) {

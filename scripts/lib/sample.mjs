@@ -6,14 +6,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const MAIN = join(ROOT, 'dist/main.js');
@@ -143,8 +136,7 @@ export function runConnector(args, { stdinFile, onInput, onMessage, onChild, env
       const input = createReadStream(stdinFile);
       if (onInput) input.on('data', (chunk) => onInput(chunk.length));
       input.pipe(child.stdin);
-    }
-    else child.stdin.end();
+    } else child.stdin.end();
     child.on('close', (code, signal) => resolveRun({ code, signal, lines, stderr }));
   });
 }

@@ -16,10 +16,11 @@ const node = `Node ${process.versions.node}`;
 const work = mkdtempSync(join(tmpdir(), 'node22-smoke-sample-'));
 const undo = [];
 let stopping;
-const cleanup = () => (stopping ??= (async () => {
-  for (const step of undo.reverse()) await step().catch(() => undefined);
-  rmSync(work, { recursive: true, force: true });
-})());
+const cleanup = () =>
+  (stopping ??= (async () => {
+    for (const step of undo.reverse()) await step().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  })());
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
 
 function fail(message) {
@@ -46,12 +47,15 @@ try {
 
   const check = await sample.runConnector(['check', '--config', configPath]);
   const status = check.lines.map((l) => JSON.parse(l)).find((m) => m.type === 'CONNECTION_STATUS')?.connectionStatus;
-  if (check.code !== 0 || status?.status !== 'SUCCEEDED') fail(`check on ${node}: exit ${check.code}, ${status?.status ?? 'no CONNECTION_STATUS'}: ${status?.message ?? traceOf(check)}`);
+  if (check.code !== 0 || status?.status !== 'SUCCEEDED')
+    fail(`check on ${node}: exit ${check.code}, ${status?.status ?? 'no CONNECTION_STATUS'}: ${status?.message ?? traceOf(check)}`);
   console.log(`node22-smoke: check on ${node} ok`);
 
   const t1 = Date.now();
   const counts = sample.sampleCounts();
-  const write = await sample.runConnector(['write', '--config', configPath, '--catalog', sample.SAMPLE_CATALOG], { stdinFile: sample.SAMPLE_MESSAGES });
+  const write = await sample.runConnector(['write', '--config', configPath, '--catalog', sample.SAMPLE_CATALOG], {
+    stdinFile: sample.SAMPLE_MESSAGES,
+  });
   if (write.code !== 0) fail(`write on ${node} exited ${write.code}: ${traceOf(write)}`);
   const bad = write.lines.find((l) => !l.startsWith('{"type":"'));
   if (bad) fail(`write on ${node} printed a line that is not an Airbyte message: ${bad.slice(0, 200)}`);
@@ -60,16 +64,21 @@ try {
   const objects = await sample.listObjects(client, bucket);
   const sizes = new Map(objects.map((o) => [o.key, o.size]));
   const manifests = await Promise.all(
-    objects.filter((o) => o.key.startsWith('_manifests/')).map(async (o) => JSON.parse((await sample.getObject(client, bucket, o.key)).toString('utf8'))),
+    objects
+      .filter((o) => o.key.startsWith('_manifests/'))
+      .map(async (o) => JSON.parse((await sample.getObject(client, bucket, o.key)).toString('utf8'))),
   );
   for (const [stream, records] of Object.entries(counts.records)) {
     const m = manifests.find((x) => x.model === stream);
     if (!m) fail(`write on ${node} left no manifest for ${stream}`);
-    if (m.status !== 'complete' || m.record_count !== records) fail(`manifest of ${stream}: status ${m.status}, ${m.record_count} records; expected complete, ${records}`);
+    if (m.status !== 'complete' || m.record_count !== records)
+      fail(`manifest of ${stream}: status ${m.status}, ${m.record_count} records; expected complete, ${records}`);
     for (const f of m.files) if (sizes.get(f.key) !== f.bytes) fail(`${f.key}: ${sizes.get(f.key)} bytes in S3, ${f.bytes} in the manifest`);
   }
   const files = manifests.reduce((n, m) => n + m.files.length, 0);
-  console.log(`node22-smoke: write of the sample on ${node} ok (${counts.total} records, ${states} states, ${files} files, ${((Date.now() - t1) / 1000).toFixed(1)} s)`);
+  console.log(
+    `node22-smoke: write of the sample on ${node} ok (${counts.total} records, ${states} states, ${files} files, ${((Date.now() - t1) / 1000).toFixed(1)} s)`,
+  );
 } catch (err) {
   console.error(`node22-smoke: FAILED: ${err instanceof Error ? err.message : err}`);
   code = 1;

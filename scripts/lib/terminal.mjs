@@ -77,7 +77,10 @@ export function objectTree(objects, rootLabel) {
   }
   const lines = [rootLabel];
   const walk = (node, prefix) => {
-    const entries = [...[...node.dirs.entries()].map(([name, child]) => ({ name: `${name}/`, child })), ...node.files.map((f) => ({ name: f.name, size: f.size }))];
+    const entries = [
+      ...[...node.dirs.entries()].map(([name, child]) => ({ name: `${name}/`, child })),
+      ...node.files.map((f) => ({ name: f.name, size: f.size })),
+    ];
     entries.forEach((entry, i) => {
       const last = i === entries.length - 1;
       const size = entry.child ? '' : `  ${dim(formatBytes(entry.size))}`;
@@ -93,6 +96,10 @@ export function objectTree(objects, rootLabel) {
 export function textTable(columns, rows) {
   const cell = (v) => (v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (values) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (values) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [bold(line(columns)), dim(widths.map((w) => '─'.repeat(w)).join('  ')), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))];
 }

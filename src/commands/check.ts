@@ -119,7 +119,9 @@ function timedOut(config: Config, env: NodeJS.ProcessEnv, gotCredentials: boolea
           ? `The STS endpoint ${env.AWS_ENDPOINT_URL_STS} (AWS_ENDPOINT_URL_STS)`
           : `AWS STS in region ${config.region}`
         : "The default chain's credential sources (profile, container or instance credentials)";
-    return failed(`Could not get credentials (${CREDENTIAL_SOURCES[authType]}): ${source} did not answer ${within}. Check the network path to it (firewall, proxy), then retry.`);
+    return failed(
+      `Could not get credentials (${CREDENTIAL_SOURCES[authType]}): ${source} did not answer ${within}. Check the network path to it (firewall, proxy), then retry.`,
+    );
   }
   return failed(
     `${capitalized(describeEndpoint(config.endpoint, config.region))} did not answer ${within}, its clean-up included. ` +
@@ -166,7 +168,11 @@ function permissionHint(err: ConnectorError, step: Step, config: Config): string
 }
 
 /** Gets credentials, writes both test objects as `write` would, then deletes what it wrote. */
-export async function checkConnection(config: Config, target: CheckTarget, deps: Pick<CheckDependencies, 'now' | 'randomId'>): Promise<ConnectionStatus> {
+export async function checkConnection(
+  config: Config,
+  target: CheckTarget,
+  deps: Pick<CheckDependencies, 'now' | 'randomId'>,
+): Promise<ConnectionStatus> {
   try {
     await target.credentials();
   } catch (err) {

@@ -82,7 +82,9 @@ function webIdentityTrust(roleArn: string, tokenFile: string, notes: string[]): 
     claims = jwtClaims(readFileSync(tokenFile, 'utf8'));
     if (!claims) notes.push(`The token file ${tokenFile} does not hold a JWT: the trust policy shows Google's issuer with placeholders.`);
   } catch (err) {
-    notes.push(`The token file ${tokenFile} could not be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): the trust policy shows Google's issuer with placeholders.`);
+    notes.push(
+      `The token file ${tokenFile} could not be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): the trust policy shows Google's issuer with placeholders.`,
+    );
   }
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
   const issuer = (str(claims?.iss) ?? 'https://accounts.google.com').replace(/^https:\/\//, '').replace(/\/+$/, '');
@@ -112,10 +114,20 @@ function webIdentityTrust(roleArn: string, tokenFile: string, notes: string[]): 
 function trustPolicy(config: Config, notes: string[]): PolicyDocument | null {
   const c = config.credentials;
   if (c.authType === 'iam_role') {
-    const statement: PolicyStatement = { Sid: 'ConnectorAssumesRole', Effect: 'Allow', Principal: { AWS: 'CONNECTOR_PRINCIPAL_ARN' }, Action: 'sts:AssumeRole' };
+    const statement: PolicyStatement = {
+      Sid: 'ConnectorAssumesRole',
+      Effect: 'Allow',
+      Principal: { AWS: 'CONNECTOR_PRINCIPAL_ARN' },
+      Action: 'sts:AssumeRole',
+    };
     if (c.externalId) statement.Condition = { StringEquals: { 'sts:ExternalId': c.externalId } };
-    else notes.push('The config has no external_id: set one, and the trust policy will require it (sts:ExternalId), so that no one else using the same base identity can assume the role.');
-    notes.push("Replace CONNECTOR_PRINCIPAL_ARN with the ARN of the connector's base identity (whoever runs the connector tells you), docs/setup.md option A.");
+    else
+      notes.push(
+        'The config has no external_id: set one, and the trust policy will require it (sts:ExternalId), so that no one else using the same base identity can assume the role.',
+      );
+    notes.push(
+      "Replace CONNECTOR_PRINCIPAL_ARN with the ARN of the connector's base identity (whoever runs the connector tells you), docs/setup.md option A.",
+    );
     return { Version: '2012-10-17', Statement: [statement] };
   }
   if (c.authType === 'web_identity') return webIdentityTrust(c.roleArn, c.webIdentityTokenFile, notes);
@@ -140,11 +152,15 @@ export function policyReport(config: Config, holder: Holder): PolicyReport {
   const notes: string[] = [];
   const permissions = permissionsFor(holder, config);
   if (config.encryption.mode === 'sse_kms' && !config.encryption.kmsKeyArn.startsWith('arn:aws:kms:')) {
-    notes.push(`kms_key_arn ${config.encryption.kmsKeyArn} is not a key ARN: IAM needs the key's ARN (arn:aws:kms:REGION:ACCOUNT_ID:key/KEY_ID) as the KMS statement's resource.`);
+    notes.push(
+      `kms_key_arn ${config.encryption.kmsKeyArn} is not a key ARN: IAM needs the key's ARN (arn:aws:kms:REGION:ACCOUNT_ID:key/KEY_ID) as the KMS statement's resource.`,
+    );
   }
   if (config.encryption.mode === 'bucket_default') {
     const actions = holder === 'writer' ? 'kms:GenerateDataKey and kms:Decrypt' : 'kms:Decrypt';
-    notes.push(`With encryption bucket_default, if the bucket's default encryption is a KMS key of your own, add ${actions} on it; the AWS managed key aws/s3 needs nothing.`);
+    notes.push(
+      `With encryption bucket_default, if the bucket's default encryption is a KMS key of your own, add ${actions} on it; the AWS managed key aws/s3 needs nothing.`,
+    );
   }
   const trust = holder === 'writer' ? trustPolicy(config, notes) : null;
   return {
@@ -183,7 +199,9 @@ export function renderPolicyText(r: PolicyReport): string {
     'Statements:',
   ];
   for (const s of r.statements) {
-    lines.push(`- ${s.sid} (${s.required ? 'required' : 'optional'}): ${s.actions.join(', ')}: ${s.purpose}.${s.without ? ` Without it: ${s.without}.` : ''}`);
+    lines.push(
+      `- ${s.sid} (${s.required ? 'required' : 'optional'}): ${s.actions.join(', ')}: ${s.purpose}.${s.without ? ` Without it: ${s.without}.` : ''}`,
+    );
   }
   if (r.trust_policy) lines.push('', `Trust policy of ${r.attach_to}:`, '', formatPolicy(r.trust_policy));
   if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `- ${n}`));

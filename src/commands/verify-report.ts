@@ -57,7 +57,9 @@ export function renderVerifyText(r: VerifyReport): string {
       `Data objects that no manifest lists: ${r.unlisted.count} (${formatBytes(r.unlisted.bytes)}). They are not committed data: readers skip them (docs/reading.md, rule 1), and the source sent their rows again.`,
     );
     for (const o of r.unlisted.objects) {
-      const owner = o.transfer_id ? `, transfer ${o.transfer_id}${o.transfer_in_progress ? ' (in progress: it may still be running and list this file later)' : ''}` : '';
+      const owner = o.transfer_id
+        ? `, transfer ${o.transfer_id}${o.transfer_in_progress ? ' (in progress: it may still be running and list this file later)' : ''}`
+        : '';
       lines.push(`  ${o.key} (${formatBytes(o.bytes)}${owner})`);
     }
     lines.push(

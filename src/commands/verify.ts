@@ -156,7 +156,12 @@ function inScope(scope: Scope, model: string, date: string): boolean {
 }
 
 /** Audits the export a config writes (pure of the process: the reader and progress are injected). */
-export async function verifyExport(config: Config, reader: ObjectReader, scope: Scope, deps: Pick<VerifyDependencies, 'progress' | 'progressIntervalMs' | 'concurrency'>): Promise<VerifyReport> {
+export async function verifyExport(
+  config: Config,
+  reader: ObjectReader,
+  scope: Scope,
+  deps: Pick<VerifyDependencies, 'progress' | 'progressIntervalMs' | 'concurrency'>,
+): Promise<VerifyReport> {
   const prefixes = exportPrefixes(config);
   const modelDir = scope.model === undefined ? '' : `${scope.model}/`;
 
@@ -191,7 +196,16 @@ export async function verifyExport(config: Config, reader: ObjectReader, scope: 
   const transfers = new Map<string, TransferReport & { model: string }>();
   const work: { file: Manifest['files'][number]; report: TransferReport }[] = [];
   for (const { key, manifest: m } of manifests) {
-    const report = { model: m.model, transfer_id: m.transfer_id, transfer_date: m.transfer_date, status: m.status, manifest_key: key, files: m.files.length, bytes: 0, problems: [] };
+    const report = {
+      model: m.model,
+      transfer_id: m.transfer_id,
+      transfer_date: m.transfer_date,
+      status: m.status,
+      manifest_key: key,
+      files: m.files.length,
+      bytes: 0,
+      problems: [],
+    };
     for (const file of m.files) {
       report.bytes += file.bytes;
       work.push({ file, report });
@@ -203,7 +217,9 @@ export async function verifyExport(config: Config, reader: ObjectReader, scope: 
   const started = Date.now();
   const timer = setInterval(() => {
     const gb = (n: number): string => (n / 1e9).toFixed(2);
-    deps.progress(`verify: ${done.files}/${total.files} files, ${gb(done.bytes)}/${gb(total.bytes)} GB checked in ${Math.round((Date.now() - started) / 1000)} s`);
+    deps.progress(
+      `verify: ${done.files}/${total.files} files, ${gb(done.bytes)}/${gb(total.bytes)} GB checked in ${Math.round((Date.now() - started) / 1000)} s`,
+    );
   }, deps.progressIntervalMs);
   timer.unref();
   try {
@@ -229,13 +245,19 @@ export async function verifyExport(config: Config, reader: ObjectReader, scope: 
   const listedKeys = new Set(manifests.flatMap(({ manifest }) => manifest.files.map((f) => f.key)));
   // A transfer's data files share its timestamp; the model's directory tells its models apart.
   const modelDirOf = (key: string): string => key.slice(prefixes.data.length, key.lastIndexOf('/dt='));
-  const byTimestamp = new Map(manifests.map(({ manifest: m }) => [`${m.files[0] ? modelDirOf(m.files[0].key) : m.model}/${m.transfer_timestamp}`, m]));
+  const byTimestamp = new Map(
+    manifests.map(({ manifest: m }) => [`${m.files[0] ? modelDirOf(m.files[0].key) : m.model}/${m.transfer_timestamp}`, m]),
+  );
   const unlisted: UnlistedObject[] = [];
   for (const o of objects.values()) {
     const match = DATA_NAME.exec(o.key.slice(prefixes.data.length));
     if (!match || listedKeys.has(o.key) || !inScope(scope, match[1]!, match[2]!)) continue;
     const owner = byTimestamp.get(`${match[1]}/${match[3]}`);
-    unlisted.push({ key: o.key, bytes: o.size, ...(owner ? { transfer_id: owner.transfer_id, transfer_in_progress: owner.status === 'in_progress' } : {}) });
+    unlisted.push({
+      key: o.key,
+      bytes: o.size,
+      ...(owner ? { transfer_id: owner.transfer_id, transfer_in_progress: owner.status === 'in_progress' } : {}),
+    });
   }
   unlisted.sort((a, b) => a.key.localeCompare(b.key));
 
@@ -243,14 +265,17 @@ export async function verifyExport(config: Config, reader: ObjectReader, scope: 
   let openUploads: VerifyReport['open_uploads'];
   try {
     const uploads = [...(await reader.listUploads(dataPrefix))];
-    if (!dataPrefix.startsWith(prefixes.manifests) && !prefixes.manifests.startsWith(dataPrefix)) uploads.push(...(await reader.listUploads(prefixes.manifests + modelDir)));
+    if (!dataPrefix.startsWith(prefixes.manifests) && !prefixes.manifests.startsWith(dataPrefix))
+      uploads.push(...(await reader.listUploads(prefixes.manifests + modelDir)));
     openUploads = { count: uploads.length, uploads };
   } catch (err) {
     openUploads = { error: asConnectorError(err).message };
   }
 
   const models = new Map<string, TransferReport[]>();
-  for (const { model, ...t } of [...transfers.values()].sort((a, b) => a.model.localeCompare(b.model) || a.transfer_id.localeCompare(b.transfer_id))) {
+  for (const { model, ...t } of [...transfers.values()].sort(
+    (a, b) => a.model.localeCompare(b.model) || a.transfer_id.localeCompare(b.transfer_id),
+  )) {
     models.set(model, [...(models.get(model) ?? []), t]);
   }
   const intact = [...transfers.values()].every((t) => t.problems.length === 0);
@@ -277,8 +302,12 @@ export async function runVerify(
   redactor: Redactor = globalRedactor,
 ): Promise<number> {
   const d = { ...defaultVerifyDependencies, ...deps };
-  if (options.model !== undefined && !MODEL_PATTERN.test(options.model)) throw new ConfigError(`--model ${JSON.stringify(options.model)} is not a model name: <name> or <namespace>/<name>, as in the keys (docs/layout.md).`);
-  if (options.since !== undefined && !DATE.test(options.since)) throw new ConfigError(`--since ${JSON.stringify(options.since)} is not a date YYYY-MM-DD.`);
+  if (options.model !== undefined && !MODEL_PATTERN.test(options.model))
+    throw new ConfigError(
+      `--model ${JSON.stringify(options.model)} is not a model name: <name> or <namespace>/<name>, as in the keys (docs/layout.md).`,
+    );
+  if (options.since !== undefined && !DATE.test(options.since))
+    throw new ConfigError(`--since ${JSON.stringify(options.since)} is not a date YYYY-MM-DD.`);
   const raw = readJsonFile(options.configPath, 'config');
   registerSecrets(raw, redactor);
   const config = buildConfig(raw);

@@ -66,13 +66,7 @@ function realEvery(ms: number, tick: () => void): () => void {
   return () => clearInterval(timer);
 }
 
-export async function writeCommand(
-  deps: WriteDeps,
-  configPath: string,
-  catalogPath: string,
-  out: MessageWriter,
-  io: Io,
-): Promise<number> {
+export async function writeCommand(deps: WriteDeps, configPath: string, catalogPath: string, out: MessageWriter, io: Io): Promise<number> {
   const rawConfig = readJsonFile(configPath, 'config');
   registerSecrets(rawConfig);
   const config = buildConfig(rawConfig);
@@ -90,7 +84,11 @@ export async function writeCommand(
   try {
     // Parts in flight per file: upload_concurrency, as far as the memory budget allows.
     store = await deps.openStore({ ...config, uploadConcurrency: plan.uploadConcurrency });
-    formats = await deps.openFormats(config, workDir, { memoryBytes: plan.engineMemoryBytes, threads: plan.engineThreads, spillBytes: plan.engineSpillBytes });
+    formats = await deps.openFormats(config, workDir, {
+      memoryBytes: plan.engineMemoryBytes,
+      threads: plan.engineThreads,
+      spillBytes: plan.engineSpillBytes,
+    });
     const sinks = new Map<string, StreamSink>();
     for (const [i, s] of catalog.streams.entries()) {
       const key = streamKey(s.stream.name, s.stream.namespace);
@@ -109,11 +107,13 @@ export async function writeCommand(
     let echoFailure: Error | undefined;
     const echo = (lines: string[]): void => {
       for (const line of lines) {
-        echoChain = echoChain.then(() => out.sendRaw(line)).catch((err: Error) => {
-          // stdout is gone (the orchestrator stopped reading): stop the sync.
-          echoFailure ??= err;
-          committer.fail(err);
-        });
+        echoChain = echoChain
+          .then(() => out.sendRaw(line))
+          .catch((err: Error) => {
+            // stdout is gone (the orchestrator stopped reading): stop the sync.
+            echoFailure ??= err;
+            committer.fail(err);
+          });
       }
     };
     const log = (level: 'INFO' | 'WARN', message: string): void => {
@@ -170,7 +170,8 @@ export async function writeCommand(
     const failure = await phases.run(input);
     await echoChain;
     if (echoFailure) throw echoFailure;
-    const statusOf = (sink: StreamSink): string => finalStatus.get(sink) ?? (sink.files.length > 0 ? 'in_progress (its final rewrite did not happen)' : 'not written');
+    const statusOf = (sink: StreamSink): string =>
+      finalStatus.get(sink) ?? (sink.files.length > 0 ? 'in_progress (its final rewrite did not happen)' : 'not written');
     for (const summary of finalSummary(sinks.values(), tracker, statusOf)) log('INFO', summary);
     if (sigterm.received) throw interrupted();
     if (failure !== undefined) throw failure;
@@ -213,7 +214,9 @@ export function runWrite(configPath: string, catalogPath: string, out: MessageWr
         return createS3Store(config, {
           env: io.env,
           onRefreshFailure: (err: unknown) =>
-            void out.log('WARN', `Credential renewal failed; retrying with the current credentials: ${asConnectorError(err).message}`).catch(() => undefined),
+            void out
+              .log('WARN', `Credential renewal failed; retrying with the current credentials: ${asConnectorError(err).message}`)
+              .catch(() => undefined),
         });
       },
       openFormats: openDuckDbFormats,

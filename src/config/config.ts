@@ -137,7 +137,8 @@ export function buildConfig(raw: unknown): Config {
 }
 
 function toCredentials(c: Json): Credentials {
-  const sessionName = (c.role_session_name as string | undefined) ?? (branchDefault('credentials', c.auth_type as string, 'role_session_name') as string);
+  const sessionName =
+    (c.role_session_name as string | undefined) ?? (branchDefault('credentials', c.auth_type as string, 'role_session_name') as string);
   switch (c.auth_type) {
     case 'iam_role':
       return {
@@ -147,7 +148,12 @@ function toCredentials(c: Json): Credentials {
         roleSessionName: sessionName,
       };
     case 'web_identity':
-      return { authType: 'web_identity', roleArn: c.role_arn as string, webIdentityTokenFile: c.web_identity_token_file as string, roleSessionName: sessionName };
+      return {
+        authType: 'web_identity',
+        roleArn: c.role_arn as string,
+        webIdentityTokenFile: c.web_identity_token_file as string,
+        roleSessionName: sessionName,
+      };
     case 'access_key':
       return {
         authType: 'access_key',

@@ -40,7 +40,10 @@ function resolveOneOfs(schema: JsonObject, instance: unknown, path: string, prob
     if (Array.isArray(sub.oneOf) && value !== undefined) {
       const branches = sub.oneOf.filter(isObject);
       const disc = discriminatorOf(branches);
-      const chosen = disc && isObject(value) ? branches.find((b) => (b.properties as JsonObject)[disc] && ((b.properties as JsonObject)[disc] as JsonObject).const === value[disc]) : undefined;
+      const chosen =
+        disc && isObject(value)
+          ? branches.find((b) => (b.properties as JsonObject)[disc] && ((b.properties as JsonObject)[disc] as JsonObject).const === value[disc])
+          : undefined;
       if (!chosen) {
         if (isObject(value) && disc) {
           const allowed = branches.map((b) => JSON.stringify(((b.properties as JsonObject)[disc] as JsonObject).const)).join(', ');
@@ -87,7 +90,9 @@ function messageOf(err: ValidationError): string {
       // A secret shorter than the redactor's floor could not be masked in logs without mangling
       // them (src/redact.ts): such a config is refused. The value itself is never quoted.
       if (schema.airbyte_secret === true) {
-        return err.instance === '' ? 'must not be empty' : `must be at least ${String(schema.minLength)} characters long (shorter secrets cannot be kept out of logs)`;
+        return err.instance === ''
+          ? 'must not be empty'
+          : `must be at least ${String(schema.minLength)} characters long (shorter secrets cannot be kept out of logs)`;
       }
       return err.message;
     default:

@@ -123,20 +123,24 @@ async function convertSpool(
   try {
     // The planned share of the memory budget may be too small for this spool (a record of many
     // MiB, or a small budget): DuckDB gets what the conversion needs while it runs.
-    return await engine.withMemoryAtLeast(engineBytesFor(maxLine), () => withConnection(engine, ctx, (connection) => interruptible(connection, signal, async () => {
-      await connection.run(copy);
-      const files: ConvertedFile[] = [];
-      for (const name of await written()) {
-        const path = join(dir, name);
-        const stats = await fileStats(connection, ctx.format.type, columnNames, path, maxObjectBytes * OUTPUT_GROWTH + MiB);
-        if (stats.records === 0) {
-          await rm(path, { force: true }); // no empty file (docs/write-path.md, "When a file is finished")
-          continue;
-        }
-        files.push({ path, bytes: (await stat(path)).size, ...stats });
-      }
-      return files;
-    })));
+    return await engine.withMemoryAtLeast(engineBytesFor(maxLine), () =>
+      withConnection(engine, ctx, (connection) =>
+        interruptible(connection, signal, async () => {
+          await connection.run(copy);
+          const files: ConvertedFile[] = [];
+          for (const name of await written()) {
+            const path = join(dir, name);
+            const stats = await fileStats(connection, ctx.format.type, columnNames, path, maxObjectBytes * OUTPUT_GROWTH + MiB);
+            if (stats.records === 0) {
+              await rm(path, { force: true }); // no empty file (docs/write-path.md, "When a file is finished")
+              continue;
+            }
+            files.push({ path, bytes: (await stat(path)).size, ...stats });
+          }
+          return files;
+        }),
+      ),
+    );
   } catch (err) {
     // A failed or stopped conversion leaves no partial files behind.
     await Promise.all((await written().catch(() => [])).map((name) => rm(join(dir, name), { force: true })));
@@ -156,7 +160,13 @@ interface FileStats {
 }
 
 /** Counts the records of one written file and their extracted_at range, reading the file itself. */
-async function fileStats(connection: DuckDBConnection, format: Format['type'], columnNames: string[], path: string, maxRowBytes: number): Promise<FileStats> {
+async function fileStats(
+  connection: DuckDBConnection,
+  format: Format['type'],
+  columnNames: string[],
+  path: string,
+  maxRowBytes: number,
+): Promise<FileStats> {
   const file = quoteLiteral(path);
   let source: string;
   switch (format) {

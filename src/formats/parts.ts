@@ -116,7 +116,9 @@ export async function csvHeaderBytes(connection: DuckDBConnection, columnNames: 
   const path = join(dir, `header-${randomBytes(8).toString('hex')}.csv`);
   const select = columnNames.map((n) => `NULL AS "${n.replace(/"/g, '""')}"`).join(', ');
   try {
-    await connection.run(`COPY (SELECT ${select} LIMIT 0) TO ${quoteLiteral(path)} (${partCopyOptions({ type: 'csv', compression: 'none' } as Format, 1).join(', ')})`);
+    await connection.run(
+      `COPY (SELECT ${select} LIMIT 0) TO ${quoteLiteral(path)} (${partCopyOptions({ type: 'csv', compression: 'none' } as Format, 1).join(', ')})`,
+    );
     return (await stat(path)).size;
   } finally {
     await rm(path, { force: true });
@@ -140,7 +142,11 @@ export interface AssembleContext {
   engineBytesFor(longestLine: number): number;
 }
 
-export async function assemble(ctx: AssembleContext, parts: readonly ConvertedPart[], options: { outPath: string; signal?: AbortSignal }): Promise<ConvertedFile> {
+export async function assemble(
+  ctx: AssembleContext,
+  parts: readonly ConvertedPart[],
+  options: { outPath: string; signal?: AbortSignal },
+): Promise<ConvertedFile> {
   const { signal } = options;
   if (parts.length === 0) throw new Error('assemble: no parts');
   const outPath = resolvePath(options.outPath);

@@ -12,7 +12,16 @@
 
 import type { Format } from '../config/config.js';
 import { spoolLinesSource } from './spool-line.js';
-import { ADDITIONAL_PROPERTIES_COLUMN, duckdbType, quoteIdent, quoteLiteral, type ColumnPlan, type DataColumn, type StructField, type ValueType } from './schema.js';
+import {
+  ADDITIONAL_PROPERTIES_COLUMN,
+  duckdbType,
+  quoteIdent,
+  quoteLiteral,
+  type ColumnPlan,
+  type DataColumn,
+  type StructField,
+  type ValueType,
+} from './schema.js';
 import {
   canMisfit,
   convertLeaf,
@@ -120,14 +129,24 @@ function columnSql(c: DataColumn, i: number): ColumnSql {
       nested,
       value: `CASE WHEN ${p} IS NULL THEN NULL ELSE struct_pack(${values.join(', ')}) END`,
       fits: `(${r} IS NULL OR (${p} IS NOT NULL${oks.map((o) => ` AND ${o}`).join('')}))`,
-      und: `(${p} IS NOT NULL AND (NOT ${keysDeclared(`json_keys(${r})`, t.fields.map((f) => f.name))}${nestedUnd}))`,
+      und: `(${p} IS NOT NULL AND (NOT ${keysDeclared(
+        `json_keys(${r})`,
+        t.fields.map((f) => f.name),
+      )}${nestedUnd}))`,
       raw: r,
     };
   }
   const items = t.items;
   const w = `__w${i}`;
   if (!canMisfit(items)) {
-    return { convert, nested: [], value: items.kind === 'json' ? `CAST(${p} AS VARCHAR[])` : p, fits: `(${r} IS NULL OR ${p} IS NOT NULL)`, und: null, raw: r };
+    return {
+      convert,
+      nested: [],
+      value: items.kind === 'json' ? `CAST(${p} AS VARCHAR[])` : p,
+      fits: `(${r} IS NULL OR ${p} IS NOT NULL)`,
+      und: null,
+      raw: r,
+    };
   }
   if (!isNested(items)) {
     return {
@@ -165,7 +184,10 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
     `json_keys(__j, '$.record.data') AS __k FROM ${reader})`;
 
   // Layer 2: convert (and parse nested values one level); layer 3: convert nested values.
-  const convert = `SELECT __v, __x, __j, __m, __k${sql.flatMap((c) => c.convert).map((e) => `, ${e}`).join('')} FROM (${read})`;
+  const convert = `SELECT __v, __x, __j, __m, __k${sql
+    .flatMap((c) => c.convert)
+    .map((e) => `, ${e}`)
+    .join('')} FROM (${read})`;
   const nestedItems = sql.flatMap((c) => c.nested);
   const converted = nestedItems.length ? `SELECT *, ${nestedItems.join(', ')} FROM (${convert})` : convert;
 
@@ -176,7 +198,11 @@ export function buildConversionQuery(input: ConversionQueryInput): string {
   // Scalars give Airbyte's reason for their misfit; a nested value dropped as a whole is a
   // serialization error.
   const checked = cols
-    .map((c, i) => ({ name: c.name, fits: sql[i]!.fits, reason: isNested(c.type) ? quoteLiteral('DESTINATION_SERIALIZATION_ERROR') : misfitReason(c.type, sql[i]!.raw) }))
+    .map((c, i) => ({
+      name: c.name,
+      fits: sql[i]!.fits,
+      reason: isNested(c.type) ? quoteLiteral('DESTINATION_SERIALIZATION_ERROR') : misfitReason(c.type, sql[i]!.raw),
+    }))
     .filter((c): c is { name: string; fits: string; reason: string } => c.fits !== null);
   const nulledChanges = checked.length
     ? `CASE WHEN ${checked.map((c) => c.fits).join(' AND ')} THEN []::${CHANGE_TYPE}[] ELSE list_filter([${checked
@@ -267,7 +293,10 @@ function additionalProperties(cols: DataColumn[], sql: ColumnSql[]): string {
   const extraEntries = `list_transform([${undeclaredKeys}], lambda ks: CASE WHEN len(ks) <= 8 THEN ${byPointer} ELSE ${byMap} END)[1]`;
   const nestedEntries = und.length
     ? `list_filter([${und
-        .map((c) => `CASE WHEN ${c.sql.fits ?? 'true'} AND ${c.sql.und} THEN ${quoteLiteral(JSON.stringify(c.name) + ':')} || CAST(${c.sql.raw} AS VARCHAR) END`)
+        .map(
+          (c) =>
+            `CASE WHEN ${c.sql.fits ?? 'true'} AND ${c.sql.und} THEN ${quoteLiteral(JSON.stringify(c.name) + ':')} || CAST(${c.sql.raw} AS VARCHAR) END`,
+        )
         .join(', ')}], lambda x: x IS NOT NULL)`
     : `[]::VARCHAR[]`;
   const build = `COALESCE('{' || array_to_string(list_concat(${extraEntries}, ${nestedEntries}), ',') || '}', CAST(${data} AS VARCHAR))`;

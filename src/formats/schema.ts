@@ -80,7 +80,16 @@ const WELL_KNOWN: Record<string, ScalarType> = {
 };
 
 /** Kinds whose values are strings in JSON: a union of them is a plain string column. */
-const TEXT_KINDS: ReadonlySet<string> = new Set<ScalarKind>(['string', 'binary', 'timestamptz', 'timestamp', 'date', 'time', 'timetz', 'time_or_timetz']);
+const TEXT_KINDS: ReadonlySet<string> = new Set<ScalarKind>([
+  'string',
+  'binary',
+  'timestamptz',
+  'timestamp',
+  'date',
+  'time',
+  'timetz',
+  'time_or_timetz',
+]);
 
 const JSON_TYPE: ValueType = { kind: 'json' };
 

@@ -185,7 +185,9 @@ export function misfitReason(type: ValueType, raw: string): string {
   // beyond a double; a well-known Integer's or Number's digits (the only strings that can fail
   // by size: other strings fail by shape).
   const tooLarge = type.kind === 'integer' ? `abs(${d}) >= 9223372036854775808` : `isinf(${d})`;
-  const digits = type.strings ? ` OR (regexp_full_match(${t}, '"${type.kind === 'integer' ? INTEGER_TEXT : NUMBER_TEXT}"') AND ${type.kind === 'integer' ? 'true' : `isinf(TRY_CAST(${unquoted(t)} AS DOUBLE))`})` : '';
+  const digits = type.strings
+    ? ` OR (regexp_full_match(${t}, '"${type.kind === 'integer' ? INTEGER_TEXT : NUMBER_TEXT}"') AND ${type.kind === 'integer' ? 'true' : `isinf(TRY_CAST(${unquoted(t)} AS DOUBLE))`})`
+    : '';
   return `(CASE WHEN (NOT starts_with(${t}, '"') AND ${tooLarge})${digits} THEN ${quoteLiteral(FIELD_SIZE_LIMITATION)} ELSE ${serialization} END)`;
 }
 
@@ -242,15 +244,23 @@ function convertStructPair(type: Extract<ValueType, { kind: 'struct' }>, x: stri
   const member = (name: string): string => `${s}.${quoteIdent(name)}`;
   const pairOf = (name: string): string => `${p}.${quoteIdent(name)}`;
   const oks = type.fields.map((f) =>
-    isNested(f.type) ? `${pairOf(f.name)}.ok` : alwaysFits(f.type) ? 'true' : `(${member(f.name)} IS NULL OR ${convertLeaf(f.type, member(f.name))} IS NOT NULL)`,
+    isNested(f.type)
+      ? `${pairOf(f.name)}.ok`
+      : alwaysFits(f.type)
+        ? 'true'
+        : `(${member(f.name)} IS NULL OR ${convertLeaf(f.type, member(f.name))} IS NOT NULL)`,
   );
-  const values = type.fields.map(
-    (f) => `${quoteIdent(f.name)} := ${isNested(f.type) ? `${pairOf(f.name)}.v` : convertLeaf(f.type, member(f.name))}`,
-  );
-  const nestedUnd = nested.filter((f) => hasStruct(f.type)).map((f) => ` OR ${pairOf(f.name)}.und`).join('');
+  const values = type.fields.map((f) => `${quoteIdent(f.name)} := ${isNested(f.type) ? `${pairOf(f.name)}.v` : convertLeaf(f.type, member(f.name))}`);
+  const nestedUnd = nested
+    .filter((f) => hasStruct(f.type))
+    .map((f) => ` OR ${pairOf(f.name)}.und`)
+    .join('');
   const result =
     `{'ok': ${x} IS NULL OR (${s} IS NOT NULL AND ${oks.join(' AND ')}), ` +
-    `'und': ${s} IS NOT NULL AND (NOT ${keysDeclared(`json_keys(${x})`, type.fields.map((f) => f.name))}${nestedUnd}), ` +
+    `'und': ${s} IS NOT NULL AND (NOT ${keysDeclared(
+      `json_keys(${x})`,
+      type.fields.map((f) => f.name),
+    )}${nestedUnd}), ` +
     `'v': CASE WHEN ${s} IS NULL THEN NULL ELSE struct_pack(${values.join(', ')}) END}`;
   const bound = nested.length
     ? `list_transform([{${nested.map((f) => `${quoteLiteral(f.name)}: ${convertPair(f.type, member(f.name), depth + 1)}`).join(', ')}}], lambda ${p}: ${result})[1]`

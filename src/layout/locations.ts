@@ -122,7 +122,10 @@ export function assertDistinctLocations(streams: readonly ConfiguredAirbyteStrea
   const clashes = findLocationClashes(streams, settings.namespaceLayout);
   if (clashes.length > 0) {
     const fixes = ['give one stream of each pair a distinct destination_object_name (or a stream prefix in the connection settings)'];
-    if (settings.namespaceLayout === 'flat' && clashes.some((c) => namespaceTakesPart(c.first.namespace, 'by_namespace') || namespaceTakesPart(c.second.namespace, 'by_namespace'))) {
+    if (
+      settings.namespaceLayout === 'flat' &&
+      clashes.some((c) => namespaceTakesPart(c.first.namespace, 'by_namespace') || namespaceTakesPart(c.second.namespace, 'by_namespace'))
+    ) {
       fixes.push('set namespace_layout to by_namespace (the default), which puts each namespace in a folder of its own');
     }
     if (clashes.some((c) => c.kind === 'nested')) fixes.push('set namespace_layout to flat');

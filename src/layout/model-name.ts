@@ -72,10 +72,7 @@ function escapeName(name: string): string {
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i]!;
     const keep: boolean =
-      KEPT.test(ch) &&
-      !(i === 0 && (ch === '.' || ch === '_')) &&
-      !(ch === '.' && lastKeptDot) &&
-      !(ch === '_' && chars[i + 1] === 'x');
+      KEPT.test(ch) && !(i === 0 && (ch === '.' || ch === '_')) && !(ch === '.' && lastKeptDot) && !(ch === '_' && chars[i + 1] === 'x');
     out += keep ? ch : escapeChar(ch);
     lastKeptDot = keep && ch === '.';
   }

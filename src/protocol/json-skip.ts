@@ -42,7 +42,8 @@ export function skipSpace(b: Uint8Array, i: number, end: number): number {
 }
 
 const hexValue = (c: number): number => (c <= NINE ? c - ZERO : (c | 0x20) - 0x57);
-const unitAt = (b: Uint8Array, i: number): number => (hexValue(b[i]!) << 12) | (hexValue(b[i + 1]!) << 8) | (hexValue(b[i + 2]!) << 4) | hexValue(b[i + 3]!);
+const unitAt = (b: Uint8Array, i: number): number =>
+  (hexValue(b[i]!) << 12) | (hexValue(b[i + 1]!) << 8) | (hexValue(b[i + 2]!) << 4) | hexValue(b[i + 3]!);
 
 function skipWord(b: Uint8Array, i: number, end: number, word: readonly number[]): number {
   if (i + word.length > end) return -1;

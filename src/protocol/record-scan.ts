@@ -320,7 +320,10 @@ class LineScanner implements RecordScanner {
 }
 
 /** The record scanner of one `write`, for the streams of its configured catalog. */
-export function createRecordScanner(streams: readonly ScannerStream[], options: RecordScannerOptions = {}): RecordScanner & { scanLine(b: Buffer): RecordFacts | undefined } {
+export function createRecordScanner(
+  streams: readonly ScannerStream[],
+  options: RecordScannerOptions = {},
+): RecordScanner & { scanLine(b: Buffer): RecordFacts | undefined } {
   void streams; // the stream schemas are for the typed fast lane's verdict (issue 12)
   return new LineScanner(options);
 }

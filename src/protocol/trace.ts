@@ -17,9 +17,7 @@ export function traceFor(err: unknown, now: () => number = Date.now): OutgoingMe
         // A stack trace helps with a bug, not with a setting the user must change.
         ...(e.failureType === 'system_error' && e.stack ? { stack_trace: e.stack } : {}),
         failure_type: e.failureType,
-        ...(e.stream
-          ? { stream_descriptor: { name: e.stream.name, ...(e.stream.namespace ? { namespace: e.stream.namespace } : {}) } }
-          : {}),
+        ...(e.stream ? { stream_descriptor: { name: e.stream.name, ...(e.stream.namespace ? { namespace: e.stream.namespace } : {}) } } : {}),
       },
     },
   };

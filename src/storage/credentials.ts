@@ -66,7 +66,12 @@ export type CredentialAction =
   | { kind: 'refresh'; fallBack: boolean };
 
 /** What to do when a request asks for credentials at `now`. */
-export function nextAction(now: number, held: HeldCredentials | undefined, lastFailureAt: number | undefined, policy = REFRESH_POLICY): CredentialAction {
+export function nextAction(
+  now: number,
+  held: HeldCredentials | undefined,
+  lastFailureAt: number | undefined,
+  policy = REFRESH_POLICY,
+): CredentialAction {
   if (!held) return { kind: 'refresh', fallBack: false };
   if (now < refreshAt(held, policy)) return { kind: 'use' };
   const usable = stillUsable(now, held, policy);
@@ -145,7 +150,7 @@ export function stsEndpointFrom(env: NodeJS.ProcessEnv): string | undefined {
   // As for s3_endpoint: credentials in the URL would be printed with every connection error. An
   // endpoint has no use for '@' anywhere (a password may hold an unencoded '/').
   if (endpoint?.includes('@')) {
-    throw new ConfigError('AWS_ENDPOINT_URL_STS must not hold user:password@: give STS credentials through the connector\'s credentials instead.');
+    throw new ConfigError("AWS_ENDPOINT_URL_STS must not hold user:password@: give STS credentials through the connector's credentials instead.");
   }
   return endpoint;
 }
@@ -193,14 +198,19 @@ async function readToken(path: string, read: (path: string) => Promise<string>):
     token = (await read(path)).trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new ConfigError(`Cannot read the web identity token file ${path} (web_identity_token_file): ${code}. Check the path and that the connector may read it.`);
+    throw new ConfigError(
+      `Cannot read the web identity token file ${path} (web_identity_token_file): ${code}. Check the path and that the connector may read it.`,
+    );
   }
   if (!token) throw new ConfigError(`The web identity token file ${path} (web_identity_token_file) is empty.`);
   return token;
 }
 
 /** The credential provider for a config; call it to get (and check) credentials. */
-export function credentialProviderFor(config: Pick<Config, 'credentials' | 'region'>, options: CredentialOptions = {}): AwsCredentialIdentityProvider {
+export function credentialProviderFor(
+  config: Pick<Config, 'credentials' | 'region'>,
+  options: CredentialOptions = {},
+): AwsCredentialIdentityProvider {
   const env = options.env ?? process.env;
   const redactor = options.redactor ?? globalRedactor;
   const c: Credentials = config.credentials;
@@ -231,10 +241,20 @@ export function credentialProviderFor(config: Pick<Config, 'credentials' | 'regi
     }
     case 'iam_role': {
       const sts = options.sts ?? stsApi(config.region, env);
-      const ctx: StsErrorContext = { operation: 'AssumeRole', roleArn: c.roleArn, region: config.region, stsEndpoint: stsEndpointFrom(env), hasExternalId: c.externalId !== undefined };
+      const ctx: StsErrorContext = {
+        operation: 'AssumeRole',
+        roleArn: c.roleArn,
+        region: config.region,
+        stsEndpoint: stsEndpointFrom(env),
+        hasExternalId: c.externalId !== undefined,
+      };
       return refreshingProvider(async () => {
         try {
-          const out = await sts.assumeRole({ RoleArn: c.roleArn, RoleSessionName: c.roleSessionName, ...(c.externalId ? { ExternalId: c.externalId } : {}) });
+          const out = await sts.assumeRole({
+            RoleArn: c.roleArn,
+            RoleSessionName: c.roleSessionName,
+            ...(c.externalId ? { ExternalId: c.externalId } : {}),
+          });
           return temporaryFrom(out.Credentials, ctx, redactor);
         } catch (err) {
           throw classifyStsError(err, ctx);
@@ -244,7 +264,13 @@ export function credentialProviderFor(config: Pick<Config, 'credentials' | 'regi
     case 'web_identity': {
       const sts = options.sts ?? stsApi(config.region, env);
       const read = options.readTextFile ?? ((path: string) => readFile(path, 'utf8'));
-      const ctx: StsErrorContext = { operation: 'AssumeRoleWithWebIdentity', roleArn: c.roleArn, region: config.region, stsEndpoint: stsEndpointFrom(env), tokenFile: c.webIdentityTokenFile };
+      const ctx: StsErrorContext = {
+        operation: 'AssumeRoleWithWebIdentity',
+        roleArn: c.roleArn,
+        region: config.region,
+        stsEndpoint: stsEndpointFrom(env),
+        tokenFile: c.webIdentityTokenFile,
+      };
       return refreshingProvider(async () => {
         // Re-read at every renewal: the token's writer (e.g. a GCP metadata sidecar) rotates it.
         const token = await readToken(c.webIdentityTokenFile, read);

@@ -66,7 +66,16 @@ function networkCodeOf(err: Bag): string | undefined {
 
 export function errorFacts(err: unknown): ErrorFacts {
   if (!isBag(err)) {
-    return { code: undefined, status: undefined, serverMessage: str(String(err)), networkCode: undefined, region: undefined, operation: undefined, attempts: undefined, name: undefined };
+    return {
+      code: undefined,
+      status: undefined,
+      serverMessage: str(String(err)),
+      networkCode: undefined,
+      region: undefined,
+      operation: undefined,
+      attempts: undefined,
+      name: undefined,
+    };
   }
   const metadata = isBag(err.$metadata) ? err.$metadata : {};
   const name = str(err.name);
@@ -89,7 +98,11 @@ export function errorFacts(err: unknown): ErrorFacts {
 
 /** "(AccessDenied, HTTP 403, after 3 attempts: the store's message)": the technical tail of a message. */
 export function technicalDetail(f: ErrorFacts): string {
-  const parts = [f.code ?? f.networkCode, f.status ? `HTTP ${f.status}` : undefined, f.attempts && f.attempts > 1 ? `after ${f.attempts} attempts` : undefined].filter(Boolean);
+  const parts = [
+    f.code ?? f.networkCode,
+    f.status ? `HTTP ${f.status}` : undefined,
+    f.attempts && f.attempts > 1 ? `after ${f.attempts} attempts` : undefined,
+  ].filter(Boolean);
   const head = parts.join(', ');
   if (f.serverMessage) return head ? ` (${head}: ${f.serverMessage})` : ` (${f.serverMessage})`;
   return head ? ` (${head})` : '';

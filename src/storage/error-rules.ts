@@ -84,14 +84,16 @@ export const NETWORK_RULES: readonly ErrorRule<Situation>[] = [
     name: 'connection refused',
     matches: (s) => s.f.networkCode === 'ECONNREFUSED',
     class: TransientError,
-    message: (s) => `Could not connect to ${s.where}: connection refused${s.detail}. Check ${s.setting} (scheme, host and port) and that the service is running.`,
+    message: (s) =>
+      `Could not connect to ${s.where}: connection refused${s.detail}. Check ${s.setting} (scheme, host and port) and that the service is running.`,
     internal: noInternal,
   },
   {
     name: 'network timeout',
     matches: (s) => s.f.networkCode !== undefined && isTimeout(s.f),
     class: TransientError,
-    message: (s) => `${capitalized(s.where)} did not answer in time${s.detail}. Check the network path to it (firewall, proxy) and ${s.setting}, then retry.`,
+    message: (s) =>
+      `${capitalized(s.where)} did not answer in time${s.detail}. Check the network path to it (firewall, proxy) and ${s.setting}, then retry.`,
     internal: noInternal,
   },
   {

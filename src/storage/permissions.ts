@@ -58,7 +58,7 @@ export const PERMISSIONS: readonly Permission[] = [
     required: true,
     steps: ['upload-data-file', 'put-manifest', 'check-upload-test-file', 'check-put-test-manifest'],
     purpose:
-      'every data file and manifest, and the connection test\'s two objects. Files are multipart uploads: S3 authorises CreateMultipartUpload, UploadPart and CompleteMultipartUpload with s3:PutObject',
+      "every data file and manifest, and the connection test's two objects. Files are multipart uploads: S3 authorises CreateMultipartUpload, UploadPart and CompleteMultipartUpload with s3:PutObject",
   },
   {
     sid: 'ConnectionTestCleanup',
@@ -67,7 +67,8 @@ export const PERMISSIONS: readonly Permission[] = [
     scopes: ['check-objects'],
     required: true,
     steps: ['check-delete-test-objects'],
-    purpose: 'the connection test (check) deletes the two _connection_check_ objects it wrote; syncs never delete, so this statement may be removed once check has passed',
+    purpose:
+      'the connection test (check) deletes the two _connection_check_ objects it wrote; syncs never delete, so this statement may be removed once check has passed',
   },
   {
     sid: 'UseTransferKmsKey',
@@ -97,7 +98,7 @@ export const PERMISSIONS: readonly Permission[] = [
     required: false,
     steps: ['abort-stray-upload'],
     purpose: 'after a retried CreateMultipartUpload whose first answer was lost, the stray upload on the same key is found and aborted',
-    without: 'the lifecycle rule on incomplete multipart uploads removes the stray upload\'s parts',
+    without: "the lifecycle rule on incomplete multipart uploads removes the stray upload's parts",
   },
   {
     sid: 'ConfirmRetriedCompletion',
@@ -106,8 +107,9 @@ export const PERMISSIONS: readonly Permission[] = [
     scopes: ['data'],
     required: false,
     steps: ['confirm-retried-completion'],
-    purpose: 'when a retried CompleteMultipartUpload is answered NoSuchUpload because the first attempt completed it, HeadObject confirms the object has the bytes uploaded',
-    without: 'that sync fails with its own error instead, and the orchestrator\'s retry sends the rows again',
+    purpose:
+      'when a retried CompleteMultipartUpload is answered NoSuchUpload because the first attempt completed it, HeadObject confirms the object has the bytes uploaded',
+    without: "that sync fails with its own error instead, and the orchestrator's retry sends the rows again",
   },
   {
     sid: 'ListExportObjects',
@@ -116,7 +118,7 @@ export const PERMISSIONS: readonly Permission[] = [
     scopes: ['bucket'],
     required: true,
     steps: ['verify-list-objects'],
-    purpose: 'list the manifests, and the data files that no manifest lists (verify), limited to the export\'s prefixes',
+    purpose: "list the manifests, and the data files that no manifest lists (verify), limited to the export's prefixes",
   },
   {
     sid: 'ReadExportObjects',
@@ -144,7 +146,7 @@ export const PERMISSIONS: readonly Permission[] = [
     scopes: ['bucket'],
     required: false,
     steps: ['verify-list-uploads'],
-    purpose: 'verify counts the multipart uploads left open under the export\'s prefixes (by killed syncs)',
+    purpose: "verify counts the multipart uploads left open under the export's prefixes (by killed syncs)",
     without: 'verify says it could not count them',
   },
 ];

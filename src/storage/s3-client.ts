@@ -101,7 +101,11 @@ function headerOf(response: unknown, name: string): string | undefined {
   return typeof found?.[1] === 'string' ? found[1] : undefined;
 }
 
-export function createS3Client(config: Pick<Config, 'region' | 'endpoint'>, credentials: AwsCredentialIdentityProvider, options: S3ClientOptions = {}): S3Client {
+export function createS3Client(
+  config: Pick<Config, 'region' | 'endpoint'>,
+  credentials: AwsCredentialIdentityProvider,
+  options: S3ClientOptions = {},
+): S3Client {
   const client = new S3Client(s3ClientConfig(config, credentials, options));
   // Tag every failure with its command, so that an error from inside lib-storage's Upload still
   // says whether CreateMultipartUpload, UploadPart or CompleteMultipartUpload failed.

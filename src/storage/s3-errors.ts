@@ -66,9 +66,11 @@ function accessDenied(op: string, ctx: S3ErrorContext, target: string): string {
   }
   const candidates = [`the identity lacks s3:PutObject on ${objectArn(ctx)}`];
   const kms = kmsKey(ctx.encryption);
-  if (kms && WRITE_OPERATIONS.has(op)) candidates.push(`it lacks kms:GenerateDataKey or kms:Decrypt on the KMS key ${kms} (both are needed to write SSE-KMS objects)`);
+  if (kms && WRITE_OPERATIONS.has(op))
+    candidates.push(`it lacks kms:GenerateDataKey or kms:Decrypt on the KMS key ${kms} (both are needed to write SSE-KMS objects)`);
   candidates.push('a bucket policy denies the request (for example one that requires another encryption setting)');
-  if (ctx.endpoint && ctx.authType !== 'default_chain') candidates.push(`the store rejected ${credentialSource(ctx)} (some S3-compatible stores report bad credentials this way)`);
+  if (ctx.endpoint && ctx.authType !== 'default_chain')
+    candidates.push(`the store rejected ${credentialSource(ctx)} (some S3-compatible stores report bad credentials this way)`);
   return `${op} of ${target} was denied. The store does not say why; the candidates are: ${candidates.map((c, i) => `(${i + 1}) ${c}`).join('; ')}.`;
 }
 
@@ -84,12 +86,17 @@ interface S3Situation extends Situation {
 }
 
 /** A config error whose message ends with the technical detail. */
-function configRule(name: string, match: { codes?: string[]; matches: (s: S3Situation) => boolean }, message: (s: S3Situation) => string): ErrorRule<S3Situation> {
+function configRule(
+  name: string,
+  match: { codes?: string[]; matches: (s: S3Situation) => boolean },
+  message: (s: S3Situation) => string,
+): ErrorRule<S3Situation> {
   return { name, ...match, class: ConfigError, message: (s) => message(s) + s.detail };
 }
 
 const isWrite = (s: S3Situation): boolean => WRITE_OPERATIONS.has(s.op);
-const hasEncryptionHeader = (s: S3Situation): boolean => s.ctx.encryption.mode !== 'bucket_default' && (s.op === 'PutObject' || s.op === 'CreateMultipartUpload' || s.op === 'Upload');
+const hasEncryptionHeader = (s: S3Situation): boolean =>
+  s.ctx.encryption.mode !== 'bucket_default' && (s.op === 'PutObject' || s.op === 'CreateMultipartUpload' || s.op === 'Upload');
 const KMS_CODES = ['KMSNotFoundException', 'KMSDisabledException', 'KMSInvalidStateException'];
 const INVALID_REQUEST_CODES = ['NotImplemented', 'InvalidArgument', 'InvalidRequest', 'InvalidEncryptionAlgorithmError', 'UnsupportedArgument'];
 
@@ -104,7 +111,8 @@ export const S3_RULES: readonly ErrorRule<S3Situation>[] = [
       'Provide one of them, or choose another authentication in the config',
   ),
   throttlingRule(
-    (s) => `${capitalized(s.where)} is throttling requests and ${s.op} of ${s.target} did not get through after the SDK's retries${s.detail}. Retry later, or lower upload_concurrency.`,
+    (s) =>
+      `${capitalized(s.where)} is throttling requests and ${s.op} of ${s.target} did not get through after the SDK's retries${s.detail}. Retry later, or lower upload_concurrency.`,
   ),
   {
     name: 'request timed out',
@@ -116,7 +124,10 @@ export const S3_RULES: readonly ErrorRule<S3Situation>[] = [
   serverFaultRule((s) => `${capitalized(s.where)} failed ${s.op} of ${s.target} with a server error${s.detail}. Retry later.`),
   configRule(
     'KMS key unusable',
-    { codes: ['KMS.NotFoundException', ...KMS_CODES], matches: (s) => s.f.code !== undefined && (s.f.code.startsWith('KMS.') || KMS_CODES.includes(s.f.code)) },
+    {
+      codes: ['KMS.NotFoundException', ...KMS_CODES],
+      matches: (s) => s.f.code !== undefined && (s.f.code.startsWith('KMS.') || KMS_CODES.includes(s.f.code)),
+    },
     (s) =>
       `${s.op} of ${s.target} failed: the KMS key ${s.kms ?? '(none configured)'} cannot be used. Check kms_key_arn (the key must exist, be enabled and be in the bucket's region ${s.ctx.region}) and grant the identity kms:GenerateDataKey and kms:Decrypt on it`,
   ),
@@ -124,11 +135,15 @@ export const S3_RULES: readonly ErrorRule<S3Situation>[] = [
   configRule(
     'no such bucket',
     codeIs('NoSuchBucket'),
-    (s) => `${s.op} of ${s.target} failed: the bucket ${s.ctx.bucket} does not exist at ${s.where}. Check s3_bucket_name${s.ctx.endpoint ? ' and s3_endpoint' : ''}, or create the bucket`,
+    (s) =>
+      `${s.op} of ${s.target} failed: the bucket ${s.ctx.bucket} does not exist at ${s.where}. Check s3_bucket_name${s.ctx.endpoint ? ' and s3_endpoint' : ''}, or create the bucket`,
   ),
   configRule(
     'unknown KMS key reported as an unknown access key',
-    { codes: ['InvalidAccessKeyId'], matches: (s) => s.f.code === 'InvalidAccessKeyId' && !!s.kms && isWrite(s) && /kms|key ?id|encrypt/i.test(s.f.serverMessage ?? '') },
+    {
+      codes: ['InvalidAccessKeyId'],
+      matches: (s) => s.f.code === 'InvalidAccessKeyId' && !!s.kms && isWrite(s) && /kms|key ?id|encrypt/i.test(s.f.serverMessage ?? ''),
+    },
     (s) => `${s.op} of ${s.target} failed: the KMS key ${s.kms} is unknown to the store. Check kms_key_arn`,
   ),
   configRule(
@@ -157,27 +172,34 @@ export const S3_RULES: readonly ErrorRule<S3Situation>[] = [
   configRule(
     'invalid session token',
     codeIs('InvalidToken'),
-    (s) => `${s.op} of ${s.target} failed: the session token is malformed or does not belong to these keys. Check ${s.ctx.authType === 'access_key' ? 'session_token' : credentialSource(s.ctx)}`,
+    (s) =>
+      `${s.op} of ${s.target} failed: the session token is malformed or does not belong to these keys. Check ${s.ctx.authType === 'access_key' ? 'session_token' : credentialSource(s.ctx)}`,
   ),
   configRule(
     'clock skew',
     codeIs('RequestTimeTooSkewed'),
     (s) => `${s.op} of ${s.target} failed: this machine's clock differs from ${s.where}'s by more than 15 minutes. Synchronise the clock (NTP)`,
   ),
-  configRule('wrong region', codeIs('PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'TemporaryRedirect', 'Redirect'), (s) =>
-    wrongRegion(s.op, s.target, s.ctx, s.f),
+  configRule(
+    'wrong region',
+    codeIs('PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'TemporaryRedirect', 'Redirect'),
+    (s) => wrongRegion(s.op, s.target, s.ctx, s.f),
   ),
   {
     name: 'multipart upload aborted by someone else',
     ...codeIs('NoSuchUpload'),
     class: TransientError,
-    message: (s) => `${s.op} of ${s.target} failed: the multipart upload was aborted on the server while it ran (by a lifecycle rule or another client?). Retry${s.detail}.`,
+    message: (s) =>
+      `${s.op} of ${s.target} failed: the multipart upload was aborted on the server while it ran (by a lifecycle rule or another client?). Retry${s.detail}.`,
   },
-  configRule('an answer that is not S3\'s', codeIs('NotS3Answer'), (s) =>
-    `${s.op} of ${s.target} failed: ${s.where} answered with something that is not an S3 answer, so nothing can be taken as stored. ` +
-    (s.ctx.endpoint
-      ? "Check s3_endpoint: it must be the URL of the store's S3 API, not of a web page, a console or another service"
-      : "Something on the network path (a proxy?) answered in S3's place: check the network path to Amazon S3"),
+  configRule(
+    "an answer that is not S3's",
+    codeIs('NotS3Answer'),
+    (s) =>
+      `${s.op} of ${s.target} failed: ${s.where} answered with something that is not an S3 answer, so nothing can be taken as stored. ` +
+      (s.ctx.endpoint
+        ? "Check s3_endpoint: it must be the URL of the store's S3 API, not of a web page, a console or another service"
+        : "Something on the network path (a proxy?) answered in S3's place: check the network path to Amazon S3"),
   ),
   configRule(
     'quota exhausted',
@@ -197,12 +219,15 @@ export const S3_RULES: readonly ErrorRule<S3Situation>[] = [
     class: SystemError,
     message: (s) => `${s.op} of ${s.target} was refused by ${s.where} as invalid${s.detail}.`,
   },
-  configRule('redirect to another region', { matches: (s) => s.f.status === 301 || s.f.status === 307 }, (s) => wrongRegion(s.op, s.target, s.ctx, s.f)),
+  configRule('redirect to another region', { matches: (s) => s.f.status === 301 || s.f.status === 307 }, (s) =>
+    wrongRegion(s.op, s.target, s.ctx, s.f),
+  ),
   configRule('HTTP 403', { matches: (s) => s.f.status === 403 }, (s) => accessDenied(s.op, s.ctx, s.target)),
   configRule(
     'HTTP 404 on a write',
     { matches: (s) => s.f.status === 404 && isWrite(s) },
-    (s) => `${s.op} of ${s.target} failed: not found. The bucket ${s.ctx.bucket} probably does not exist at ${s.where}; check s3_bucket_name${s.ctx.endpoint ? ' and s3_endpoint' : ''}`,
+    (s) =>
+      `${s.op} of ${s.target} failed: not found. The bucket ${s.ctx.bucket} probably does not exist at ${s.where}; check s3_bucket_name${s.ctx.endpoint ? ' and s3_endpoint' : ''}`,
   ),
   {
     name: 'aborted by the connector',

@@ -148,7 +148,8 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
     // clean-up: an upload cut this way still tries once to abort its multipart upload.
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        if (this.closed && context.commandName !== 'AbortMultipartUploadCommand') throw new TransientError(`${context.commandName?.replace(/Command$/, '') ?? 'The request'} was stopped: the S3 client was closed.`);
+        if (this.closed && context.commandName !== 'AbortMultipartUploadCommand')
+          throw new TransientError(`${context.commandName?.replace(/Command$/, '') ?? 'The request'} was stopped: the S3 client was closed.`);
         return next(args);
       },
       { step: 'finalizeRequest', priority: 'low', name: 'destinationS3Closed' },
@@ -172,7 +173,14 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
     const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: data, ContentLength: data.length, ContentType: options.contentType, ...this.encryption }),
+        new PutObjectCommand({
+          Bucket: this.config.bucket,
+          Key: key,
+          Body: data,
+          ContentLength: data.length,
+          ContentType: options.contentType,
+          ...this.encryption,
+        }),
       );
     } catch (err) {
       throw this.fail(err, 'PutObject', key);
@@ -220,7 +228,9 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
   private async completedAnyway(key: string, bytes: number): Promise<boolean> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }));
-      debug(`CompleteMultipartUpload of ${key} was retried and answered NoSuchUpload; the object has ${head.ContentLength} bytes, ${bytes} were uploaded`);
+      debug(
+        `CompleteMultipartUpload of ${key} was retried and answered NoSuchUpload; the object has ${head.ContentLength} bytes, ${bytes} were uploaded`,
+      );
       return head.ContentLength === bytes;
     } catch (err) {
       debug(`CompleteMultipartUpload of ${key} was retried and answered NoSuchUpload; HeadObject failed too: ${(err as Error).name}`);
@@ -266,14 +276,20 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
     const Bucket = this.config.bucket;
     const checksum = sendsFlexibleChecksums(this.config) ? { ChecksumAlgorithm: 'CRC32' as const } : {};
     const call = signal ? { abortSignal: signal } : {};
-    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: contentType, ...this.encryption, ...checksum }), call);
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: contentType, ...this.encryption, ...checksum }),
+      call,
+    );
     const UploadId = created.UploadId;
     if (!UploadId) throw new SystemError(`CreateMultipartUpload of ${key} answered without an upload id.`);
     try {
       const parts: CompletedPart[] = [];
       for await (const data of partsOf(body, this.partSize)) {
         const PartNumber = parts.length + 1;
-        const out = await this.client.send(new UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber, Body: data, ContentLength: data.length, ...checksum }), call);
+        const out = await this.client.send(
+          new UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber, Body: data, ContentLength: data.length, ...checksum }),
+          call,
+        );
         parts.push({ PartNumber, ETag: out.ETag, ...(out.ChecksumCRC32 ? { ChecksumCRC32: out.ChecksumCRC32 } : {}) });
       }
       await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }), call);
@@ -297,7 +313,9 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
     let ContinuationToken: string | undefined;
     try {
       do {
-        const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ...(ContinuationToken ? { ContinuationToken } : {}) }));
+        const out = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ...(ContinuationToken ? { ContinuationToken } : {}) }),
+        );
         for (const o of out.Contents ?? []) if (o.Key !== undefined) found.push({ key: o.Key, size: o.Size ?? 0 });
         ContinuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
       } while (ContinuationToken);
@@ -314,8 +332,17 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
   private readFailure(err: unknown, operation: string, target: string, step: Step): ConnectorError {
     const f = errorFacts(err);
     if (f.code === 'AccessDenied' || f.status === 403) {
-      const exportConfig = { bucket: this.config.bucket, folder: '', manifestLocation: 'bucket_root' as const, namespaceLayout: 'flat' as const, encryption: this.config.encryption };
-      const kms = this.config.encryption.mode === 'sse_kms' && step === 'verify-read-objects' ? ` With SSE-KMS, S3 also needs ${describePermission(permissionForStep('verify-decrypt'), exportConfig)}.` : '';
+      const exportConfig = {
+        bucket: this.config.bucket,
+        folder: '',
+        manifestLocation: 'bucket_root' as const,
+        namespaceLayout: 'flat' as const,
+        encryption: this.config.encryption,
+      };
+      const kms =
+        this.config.encryption.mode === 'sse_kms' && step === 'verify-read-objects'
+          ? ` With SSE-KMS, S3 also needs ${describePermission(permissionForStep('verify-decrypt'), exportConfig)}.`
+          : '';
       return new ConfigError(
         `${operation} of ${target} was denied: grant ${permissionForStep(step).actions.join(' and ')} (statement ${permissionForStep(step).sid} of \`policy --reader\`).${kms}`,
         { cause: err, internal: `${operation} ${target}: ${f.name ?? 'Error'}` },
@@ -341,7 +368,9 @@ export class S3ObjectStore implements ObjectStore, ObjectReader {
     let UploadIdMarker: string | undefined;
     try {
       do {
-        const out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: prefix, ...(KeyMarker ? { KeyMarker, UploadIdMarker } : {}) }));
+        const out = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: prefix, ...(KeyMarker ? { KeyMarker, UploadIdMarker } : {}) }),
+        );
         for (const u of out.Uploads ?? []) if (u.Key !== undefined) found.push({ key: u.Key, initiated: u.Initiated?.toISOString() });
         [KeyMarker, UploadIdMarker] = out.IsTruncated ? [out.NextKeyMarker, out.NextUploadIdMarker] : [undefined, undefined];
       } while (KeyMarker);

@@ -30,7 +30,7 @@ function denied(ctx: StsErrorContext): string {
       `AssumeRoleWithWebIdentity of ${ctx.roleArn} was denied. The candidates are: (1) the role's trust policy does not allow the issuer ` +
       `of the token in ${ctx.tokenFile} as a Federated principal with sts:AssumeRoleWithWebIdentity ("accounts.google.com" for a Google token, ` +
       "else the ARN of the issuer's IAM OIDC identity provider); (2) its conditions do not match the token: for Google, accounts.google.com:sub " +
-      '(the service account\'s unique ID) and accounts.google.com:oaud (the audience the token was requested for); for another issuer, ' +
+      "(the service account's unique ID) and accounts.google.com:oaud (the audience the token was requested for); for another issuer, " +
       '<issuer>:sub and <issuer>:aud; (3) for an issuer other than Google, it is not registered as an IAM OIDC identity provider, ' +
       "the token's audience is not among the provider's audiences, or its thumbprint is wrong"
     );
@@ -53,7 +53,11 @@ interface StsSituation extends Situation {
 }
 
 /** A config error whose message ends with the technical detail. */
-function configRule(name: string, match: { codes?: string[]; matches: (s: StsSituation) => boolean }, message: (s: StsSituation) => string): ErrorRule<StsSituation> {
+function configRule(
+  name: string,
+  match: { codes?: string[]; matches: (s: StsSituation) => boolean },
+  message: (s: StsSituation) => string,
+): ErrorRule<StsSituation> {
   return { name, ...match, class: ConfigError, message: (s) => message(s) + s.detail };
 }
 
@@ -70,11 +74,16 @@ export const STS_RULES: readonly ErrorRule<StsSituation>[] = [
   throttlingRule((s) => `${capitalized(s.where)} is throttling ${s.op} of ${s.role}${s.detail}. Retry later.`),
   serverFaultRule((s) => `${capitalized(s.where)} failed ${s.op} of ${s.role} with a server error${s.detail}. Retry later.`),
   configRule('access denied', codeIs('AccessDenied', 'AccessDeniedException'), (s) => denied(s.ctx)),
-  configRule('no such role', codeIs('NoSuchEntity', 'NoSuchEntityException', 'NotFound'), (s) => `${s.op} failed: the role ${s.role} does not exist. Check role_arn`),
+  configRule(
+    'no such role',
+    codeIs('NoSuchEntity', 'NoSuchEntityException', 'NotFound'),
+    (s) => `${s.op} failed: the role ${s.role} does not exist. Check role_arn`,
+  ),
   configRule(
     'invalid base credentials',
     codeIs('InvalidClientTokenId', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'IncompleteSignature'),
-    (s) => `${s.op} of ${s.role} failed: the base credentials in the connector's environment are not valid. Check the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or profile) the connector runs with`,
+    (s) =>
+      `${s.op} of ${s.role} failed: the base credentials in the connector's environment are not valid. Check the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or profile) the connector runs with`,
   ),
   configRule('expired token', codeIs('ExpiredToken', 'ExpiredTokenException'), (s) =>
     s.op === 'AssumeRoleWithWebIdentity'
@@ -105,7 +114,8 @@ export const STS_RULES: readonly ErrorRule<StsSituation>[] = [
   configRule(
     'STS region disabled',
     codeIs('RegionDisabledException'),
-    (s) => `${s.op} failed: STS is not activated in region ${s.ctx.region}. Activate it in the IAM account settings, or set AWS_ENDPOINT_URL_STS to an active regional endpoint`,
+    (s) =>
+      `${s.op} failed: STS is not activated in region ${s.ctx.region}. Activate it in the IAM account settings, or set AWS_ENDPOINT_URL_STS to an active regional endpoint`,
   ),
   {
     name: 'session policies refused',
@@ -121,7 +131,11 @@ export const STS_RULES: readonly ErrorRule<StsSituation>[] = [
     (s) => `${s.op} of ${s.role} was refused as invalid. Check role_arn${s.op === 'AssumeRole' ? ', external_id' : ''} and role_session_name`,
   ),
   configRule('HTTP 403', { matches: (s) => s.f.status === 403 }, (s) => denied(s.ctx)),
-  configRule('HTTP 404', { matches: (s) => s.f.status === 404 }, (s) => `${s.op} failed: the role ${s.role} does not exist at ${s.where}. Check role_arn`),
+  configRule(
+    'HTTP 404',
+    { matches: (s) => s.f.status === 404 },
+    (s) => `${s.op} failed: the role ${s.role} does not exist at ${s.where}. Check role_arn`,
+  ),
   configRule('HTTP 400', { matches: (s) => s.f.status === 400 }, (s) =>
     s.op === 'AssumeRoleWithWebIdentity'
       ? `${s.op} of ${s.role} was refused: the token in ${s.ctx.tokenFile} is not accepted (expired, bad signature, an issuer other than Google not registered as an IAM OIDC identity provider, ` +

@@ -68,7 +68,10 @@ export class Committer {
 
   submit(job: FileJob): void {
     if (this.failure) {
-      void job.ready.then(() => job.spool.remove(), () => job.spool.remove());
+      void job.ready.then(
+        () => job.spool.remove(),
+        () => job.spool.remove(),
+      );
       return;
     }
     // A spool cut at a state boundary keeps the records after it on disk until its tail is
@@ -128,7 +131,11 @@ export class Committer {
     this.failure ??= err;
     this.abort.abort(err);
     if (first) this.deps.onFailure?.(err);
-    for (const job of this.queue.splice(0)) void job.ready.then(() => job.spool.remove(), () => job.spool.remove());
+    for (const job of this.queue.splice(0))
+      void job.ready.then(
+        () => job.spool.remove(),
+        () => job.spool.remove(),
+      );
     this.notify();
   }
 

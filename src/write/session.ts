@@ -69,7 +69,11 @@ export class WriteSession {
 
   constructor(private readonly d: SessionDeps) {
     this.scanner = createRecordScanner(
-      [...d.sinks.values()].map((s) => ({ name: s.configured.stream.name, namespace: s.configured.stream.namespace, jsonSchema: s.configured.stream.json_schema })),
+      [...d.sinks.values()].map((s) => ({
+        name: s.configured.stream.name,
+        namespace: s.configured.stream.namespace,
+        jsonSchema: s.configured.stream.json_schema,
+      })),
       { now: d.now },
     );
     for (const sink of d.sinks.values()) {
@@ -171,7 +175,8 @@ export class WriteSession {
     const { stream, namespace, data } = record;
     if (typeof stream !== 'string') throw new ConfigError(`Input line ${lineNo}: RECORD without a string "stream".`);
     const ref = { name: stream, ...(typeof namespace === 'string' ? { namespace } : {}) };
-    if (!isObject(data)) throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a "data" object.`, { stream: ref });
+    if (!isObject(data))
+      throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a "data" object.`, { stream: ref });
     if (typeof record.emitted_at !== 'number') {
       throw new ConfigError(`Input line ${lineNo}: RECORD of stream ${describeStream(ref)} without a numeric "emitted_at".`, { stream: ref });
     }
@@ -189,10 +194,9 @@ export class WriteSession {
     const sink = this.sinkFor(stream, namespace);
     if (!sink) {
       const ref = { name: stream, ...(namespace !== undefined ? { namespace } : {}) };
-      throw new ConfigError(
-        `Input line ${lineNo}: RECORD for stream ${describeStream(ref)}, which is not in the configured catalog.`,
-        { stream: ref },
-      );
+      throw new ConfigError(`Input line ${lineNo}: RECORD for stream ${describeStream(ref)}, which is not in the configured catalog.`, {
+        stream: ref,
+      });
     }
     const index = this.d.tracker.onRecord(sink.key, receivedBytes);
     const spool = sink.openSpool(index);

@@ -117,7 +117,13 @@ export class CopyConverter implements StreamConverter {
     const path = join(options.outDir, `part-${process.pid}-${this.seq++}-${Math.random().toString(36).slice(2)}.jsonl`);
     writeFileSync(path, datas.map((d) => d + '\n').join(''));
     this.converted += lines.length;
-    return { path, records: segment.records, bytes: readFileSync(path).length, minExtractedAtMs: segment.minExtractedAtMs, maxExtractedAtMs: segment.maxExtractedAtMs };
+    return {
+      path,
+      records: segment.records,
+      bytes: readFileSync(path).length,
+      minExtractedAtMs: segment.minExtractedAtMs,
+      maxExtractedAtMs: segment.maxExtractedAtMs,
+    };
   }
 
   /** The parts end to end; the parts are removed. */

@@ -76,7 +76,11 @@ function s3Messages(): Messages {
   const out = new Messages();
   // A write, the manifest's PutObject, the test's delete, the clean-ups, and a read.
   const ops = ['CreateMultipartUpload', 'PutObject', 'DeleteObject', 'AbortMultipartUpload', 'ListObjectsV2', 'ListMultipartUploads'];
-  const encryptions: Encryption[] = [{ mode: 'bucket_default' }, { mode: 'sse_s3' }, { mode: 'sse_kms', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/k-1' }];
+  const encryptions: Encryption[] = [
+    { mode: 'bucket_default' },
+    { mode: 'sse_s3' },
+    { mode: 'sse_kms', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/k-1' },
+  ];
   const auths: Credentials['authType'][] = ['access_key', 'iam_role', 'web_identity', 'default_chain'];
   const errors: Error[] = [providerError(), abortError(), ...NETWORK.map(networkError)];
   for (const code of S3_CODES) for (const status of CODE_STATUSES) errors.push(serviceError(code, status));
@@ -108,11 +112,25 @@ function stsMessages(): Messages {
   const webIdentityOnly = (err: Error): boolean => /^(InvalidIdentityToken|IDPRejectedClaim|IDPCommunicationError)/.test(err.name);
   const contexts: StsErrorContext[] = [];
   for (const stsEndpoint of [undefined, 'http://127.0.0.1:7481']) {
-    for (const hasExternalId of [false, true]) contexts.push({ operation: 'AssumeRole', roleArn: 'arn:aws:iam::123456789012:role/transfer-role', region: 'us-east-1', stsEndpoint, hasExternalId });
-    contexts.push({ operation: 'AssumeRoleWithWebIdentity', roleArn: 'arn:aws:iam::123456789012:role/transfer-role', region: 'us-east-1', stsEndpoint, tokenFile: '/var/run/secrets/tokens/aws-token' });
+    for (const hasExternalId of [false, true])
+      contexts.push({
+        operation: 'AssumeRole',
+        roleArn: 'arn:aws:iam::123456789012:role/transfer-role',
+        region: 'us-east-1',
+        stsEndpoint,
+        hasExternalId,
+      });
+    contexts.push({
+      operation: 'AssumeRoleWithWebIdentity',
+      roleArn: 'arn:aws:iam::123456789012:role/transfer-role',
+      region: 'us-east-1',
+      stsEndpoint,
+      tokenFile: '/var/run/secrets/tokens/aws-token',
+    });
   }
   for (const ctx of contexts) {
-    for (const err of errors) if (ctx.operation === 'AssumeRoleWithWebIdentity' || !webIdentityOnly(err)) out.add(classifyStsError(err, ctx).message, err);
+    for (const err of errors)
+      if (ctx.operation === 'AssumeRoleWithWebIdentity' || !webIdentityOnly(err)) out.add(classifyStsError(err, ctx).message, err);
   }
   for (const err of [providerError(), ...NETWORK.map(networkError), new Error('something odd')]) out.add(classifyDefaultChainError(err).message, err);
   return out;
@@ -121,8 +139,16 @@ function stsMessages(): Messages {
 /** The token file and STS-answer messages of the credential provider (src/storage/credentials.ts). */
 async function providerMessages(): Promise<Set<string>> {
   const out = new Set<string>();
-  const incomplete: StsApi = { assumeRole: async () => ({ Credentials: undefined }), assumeRoleWithWebIdentity: async () => ({ Credentials: undefined }) };
-  const webIdentity: Credentials = { authType: 'web_identity', roleArn: 'arn:aws:iam::123456789012:role/transfer-role', webIdentityTokenFile: '/var/run/secrets/tokens/aws-token', roleSessionName: 's' };
+  const incomplete: StsApi = {
+    assumeRole: async () => ({ Credentials: undefined }),
+    assumeRoleWithWebIdentity: async () => ({ Credentials: undefined }),
+  };
+  const webIdentity: Credentials = {
+    authType: 'web_identity',
+    roleArn: 'arn:aws:iam::123456789012:role/transfer-role',
+    webIdentityTokenFile: '/var/run/secrets/tokens/aws-token',
+    roleSessionName: 's',
+  };
   const reads: ((path: string) => Promise<string>)[] = [
     async () => Promise.reject(Object.assign(new Error('no such file'), { code: 'ENOENT' })),
     async () => Promise.reject(Object.assign(new Error('denied'), { code: 'EACCES' })),
@@ -141,7 +167,12 @@ async function providerMessages(): Promise<Set<string>> {
 /** What check itself adds: the credentials prefix, failed clean-ups, objects left behind. */
 async function checkMessages(): Promise<Set<string>> {
   const out = new Set<string>();
-  const config: Config = buildConfig({ s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1', folder: 'exports/shop', credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer' } });
+  const config: Config = buildConfig({
+    s3_bucket_name: 'acme-exports',
+    s3_bucket_region: 'us-east-1',
+    folder: 'exports/shop',
+    credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer' },
+  });
   // The store's failures are the S3 mapper's messages (covered above): here a stand-in, cut out.
   const CAUSE = '<the cause>.';
   const denied = (): Error => new ConfigError(CAUSE);
@@ -156,8 +187,16 @@ async function checkMessages(): Promise<Set<string>> {
     const target: CheckTarget = { credentials: async () => Promise.reject(denied()), store: store(false, false, false), close: () => undefined };
     out.add((await checkConnection({ ...config, credentials: { authType } as Credentials }, target, deps)).message.replaceAll(CAUSE, ''));
   }
-  for (const [u, p, d] of [[false, false, true], [false, true, true], [true, false, false]] as const) {
-    const target: CheckTarget = { credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }), store: store(u, p, d), close: () => undefined };
+  for (const [u, p, d] of [
+    [false, false, true],
+    [false, true, true],
+    [true, false, false],
+  ] as const) {
+    const target: CheckTarget = {
+      credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
+      store: store(u, p, d),
+      close: () => undefined,
+    };
     const message = (await checkConnection(config, target, deps)).message.replaceAll(CAUSE, '').trim();
     if (message) out.add(message);
   }
@@ -228,15 +267,17 @@ function documentedPatterns(markdown: string): { quote: string; pattern: RegExp;
     .split('\n')
     .filter((line) => line.startsWith('| ') && !/^\|\s*(message says|-+)\s*\|/.test(line))
     .map((line) => line.slice(2, line.indexOf(' | ') < 0 ? undefined : line.indexOf(' | ')));
-  return [...firstCells.join('\n').matchAll(/`([^`\n]+)`/g)]
-    .map((m) => m[1]!)
-    .map((quote) => {
-      const parts = quote.split(/…|<[a-z][a-z0-9_ -]*>/i);
-      const source = parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*?');
-      return { quote, pattern: new RegExp(source), literal: parts.join('').trim().length };
-    })
-    // A quote must say something of its own to document a message: at least 20 characters.
-    .filter((p) => p.literal >= 20);
+  return (
+    [...firstCells.join('\n').matchAll(/`([^`\n]+)`/g)]
+      .map((m) => m[1]!)
+      .map((quote) => {
+        const parts = quote.split(/…|<[a-z][a-z0-9_ -]*>/i);
+        const source = parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*?');
+        return { quote, pattern: new RegExp(source), literal: parts.join('').trim().length };
+      })
+      // A quote must say something of its own to document a message: at least 20 characters.
+      .filter((p) => p.literal >= 20)
+  );
 }
 
 const patterns = documentedPatterns(CHECK_MD);
@@ -284,10 +325,17 @@ describe('docs/check.md lists every message of a failed connection test', () => 
   });
 
   it('matches quotes as written: a reworded message is not covered by the old quote', () => {
-    const table = (quote: string): string => `\n## Failure messages and their fixes\n\n| message says | cause | fix |\n|---|---|---|\n| ${quote} | c | f |\n`;
+    const table = (quote: string): string =>
+      `\n## Failure messages and their fixes\n\n| message says | cause | fix |\n|---|---|---|\n| ${quote} | c | f |\n`;
     const [doc] = documentedPatterns(table('`… the access key ID is not known to <where>. Check <credentials>`'));
-    expect(doc!.pattern.test('PutObject of s3://b/k failed: the access key ID is not known to Amazon S3 in region us-east-1. Check access_key_id and secret_access_key')).toBe(true);
-    expect(doc!.pattern.test('PutObject of s3://b/k failed: the access key is unknown to Amazon S3 in region us-east-1. Check access_key_id')).toBe(false);
+    expect(
+      doc!.pattern.test(
+        'PutObject of s3://b/k failed: the access key ID is not known to Amazon S3 in region us-east-1. Check access_key_id and secret_access_key',
+      ),
+    ).toBe(true);
+    expect(doc!.pattern.test('PutObject of s3://b/k failed: the access key is unknown to Amazon S3 in region us-east-1. Check access_key_id')).toBe(
+      false,
+    );
     expect(documentedPatterns(table('`… was denied …`'))).toEqual([]);
     // Only the "message says" column quotes messages: a name in the fix column documents nothing.
     expect(documentedPatterns(table('a message').replace('| f |', '| `AWS_SECRET_ACCESS_KEY_AND_MORE` |'))).toEqual([]);

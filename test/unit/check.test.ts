@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { checkConfigFile, checkConnection, manifestPrefix, runCheck, testKeys, type CheckDependencies, type CheckTarget } from '../../src/commands/check.js';
+import {
+  checkConfigFile,
+  checkConnection,
+  manifestPrefix,
+  runCheck,
+  testKeys,
+  type CheckDependencies,
+  type CheckTarget,
+} from '../../src/commands/check.js';
 import { buildConfig, type Config } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { MessageWriter } from '../../src/protocol/output.js';
@@ -25,7 +33,11 @@ function config(extra: Record<string, unknown> = {}): Config {
   });
 }
 
-function target(cfg: Config, failOn?: FailOn, credentials: CheckTarget['credentials'] = async () => ({ accessKeyId: 'a', secretAccessKey: 'b' })): { target: CheckTarget; calls: Call[] } {
+function target(
+  cfg: Config,
+  failOn?: FailOn,
+  credentials: CheckTarget['credentials'] = async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
+): { target: CheckTarget; calls: Call[] } {
   const { client, calls } = fakeS3(failOn);
   return { target: { credentials, store: new S3ObjectStore(client, cfg), close: () => client.destroy() }, calls };
 }
@@ -96,7 +108,10 @@ describe('check', () => {
       throw new ConfigError('AssumeRole failed: the role arn:aws:iam:::role/S3Writer does not exist. Check role_arn');
     });
     const status = await checkConnection(cfg, t, deps);
-    expect(status).toEqual({ status: 'FAILED', message: 'Could not get credentials (STS AssumeRole): AssumeRole failed: the role arn:aws:iam:::role/S3Writer does not exist. Check role_arn' });
+    expect(status).toEqual({
+      status: 'FAILED',
+      message: 'Could not get credentials (STS AssumeRole): AssumeRole failed: the role arn:aws:iam:::role/S3Writer does not exist. Check role_arn',
+    });
     expect(calls).toEqual([]);
   });
 });
@@ -125,7 +140,8 @@ describe('check of the config file', () => {
     };
     const status = await checkConfigFile(file(JSON.stringify(raw)), {}, { ...never, redactor });
     expect(status.status).toBe('FAILED');
-    for (const path of ['s3_bucket_name', 's3_bucket_region', 'file_size_mb', 'credentials.extra', 'format.format_type']) expect(status.message).toContain(`${path}:`);
+    for (const path of ['s3_bucket_name', 's3_bucket_region', 'file_size_mb', 'credentials.extra', 'format.format_type'])
+      expect(status.message).toContain(`${path}:`);
     expect(redactor.redact('very-secret-value')).not.toContain('very-secret-value');
   });
 
@@ -144,18 +160,29 @@ describe('check of the config file', () => {
         closed = true;
       },
     };
-    const raw = { s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1', s3_endpoint: 'http://127.0.0.1:9', credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value' } };
+    const raw = {
+      s3_bucket_name: 'acme-exports',
+      s3_bucket_region: 'us-east-1',
+      s3_endpoint: 'http://127.0.0.1:9',
+      credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value' },
+    };
     const started = Date.now();
     const status = await checkConfigFile(file(JSON.stringify(raw)), {}, { ...never, connect: () => hanging, deadlineMs: 200 });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(status.status).toBe('FAILED');
-    expect(status.message).toMatch(/^The S3 endpoint http:\/\/127\.0\.0\.1:9 did not answer within 0 s, and the connection test was stopped, its clean-up included\. Check s3_endpoint/);
+    expect(status.message).toMatch(
+      /^The S3 endpoint http:\/\/127\.0\.0\.1:9 did not answer within 0 s, and the connection test was stopped, its clean-up included\. Check s3_endpoint/,
+    );
     expect(closed).toBe(true);
   });
 
   it('names the STS endpoint when getting credentials never ends', async () => {
     const hanging: CheckTarget = { credentials: () => new Promise(() => undefined), store: {} as CheckTarget['store'], close: () => undefined };
-    const raw = { s3_bucket_name: 'acme-exports', s3_bucket_region: 'eu-west-1', credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer' } };
+    const raw = {
+      s3_bucket_name: 'acme-exports',
+      s3_bucket_region: 'eu-west-1',
+      credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer' },
+    };
     const run = (env: NodeJS.ProcessEnv) => checkConfigFile(file(JSON.stringify(raw)), env, { ...never, connect: () => hanging, deadlineMs: 100 });
     expect((await run({ AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:7481' })).message).toBe(
       'Could not get credentials (STS AssumeRole): The STS endpoint http://127.0.0.1:7481 (AWS_ENDPOINT_URL_STS) did not answer within 0 s, and the connection test was stopped. Check the network path to it (firewall, proxy), then retry.',

@@ -101,9 +101,20 @@ describe('run', () => {
 
   it('turns a failing command into a TRACE of its failure type and exit 1', async () => {
     const t = io();
-    const code = await run(['write', '--config', 'c', '--catalog', 'k'], t.io, commands({ write: async () => Promise.reject(new TransientError('S3 is throttling; retry later')) }));
+    const code = await run(
+      ['write', '--config', 'c', '--catalog', 'k'],
+      t.io,
+      commands({ write: async () => Promise.reject(new TransientError('S3 is throttling; retry later')) }),
+    );
     expect(code).toBe(1);
-    expect(t.lines()).toEqual([expect.objectContaining({ type: 'TRACE', trace: expect.objectContaining({ error: expect.objectContaining({ failure_type: 'transient_error', message: 'S3 is throttling; retry later' }) }) })]);
+    expect(t.lines()).toEqual([
+      expect.objectContaining({
+        type: 'TRACE',
+        trace: expect.objectContaining({
+          error: expect.objectContaining({ failure_type: 'transient_error', message: 'S3 is throttling; retry later' }),
+        }),
+      }),
+    ]);
   });
 
   it('reports an unexpected exception as a system_error with its stack', async () => {

@@ -31,16 +31,23 @@ class GatedStore extends MemoryStore {
 }
 
 function sinkFor(name: string, dir: string, index: number): StreamSink {
-  const configured = { stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' } as ConfiguredAirbyteStream;
+  const configured = {
+    stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh'] },
+    sync_mode: 'full_refresh',
+    destination_sync_mode: 'append',
+  } as ConfiguredAirbyteStream;
   const sink = new StreamSink(streamKey(name), configured, name, new CopyConverter(), dir, index);
-  sink.openSpool(0).append(recordLineToSpool(Buffer.from(JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id: 1 }, emitted_at: 1 } }))));
+  sink
+    .openSpool(0)
+    .append(recordLineToSpool(Buffer.from(JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id: 1 }, emitted_at: 1 } }))));
   return sink;
 }
 
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 
 /** The spool line of a record (src/formats/spool-line.ts), as the session spools it. */
-const recordLine = (name: string, id: number) => recordLineToSpool(Buffer.from(JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id, pad: 'x'.repeat(100) }, emitted_at: 1 } })));
+const recordLine = (name: string, id: number) =>
+  recordLineToSpool(Buffer.from(JSON.stringify({ type: 'RECORD', record: { stream: name, data: { id, pad: 'x'.repeat(100) }, emitted_at: 1 } })));
 
 function committerWith(store: MemoryStore, dir: string, deps: Partial<CommitterDeps> = {}): Committer {
   return new Committer({
@@ -141,7 +148,11 @@ describe('Committer temp-disk backlog', () => {
   it("reserves a conversion's output before it is written: twice the spool at first, then the learned ratio with a margin", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'committer-test-'));
     const converter = new WatchedConverter();
-    const configured = { stream: { name: 'a', json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' } as ConfiguredAirbyteStream;
+    const configured = {
+      stream: { name: 'a', json_schema: {}, supported_sync_modes: ['full_refresh'] },
+      sync_mode: 'full_refresh',
+      destination_sync_mode: 'append',
+    } as ConfiguredAirbyteStream;
     const sink = new StreamSink(streamKey('a'), configured, 'a', converter, dir, 0);
     const committer = committerWith(new MemoryStore(), dir);
     converter.committer = committer;

@@ -2,7 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildConfig, defaultMemoryBudgetBytes, defaultTempDiskBudgetBytes, freeSpaceBytes, readJsonFile, registerSecrets, usableTempDiskDefault } from '../../src/config/config.js';
+import {
+  buildConfig,
+  defaultMemoryBudgetBytes,
+  defaultTempDiskBudgetBytes,
+  freeSpaceBytes,
+  readJsonFile,
+  registerSecrets,
+  usableTempDiskDefault,
+} from '../../src/config/config.js';
 import { connectionSpecification } from '../../src/config/spec.js';
 import { assertValidConfig, configProblems, type ConfigProblem } from '../../src/config/validate.js';
 import { ConfigError } from '../../src/errors.js';
@@ -53,10 +61,16 @@ describe('configProblems', () => {
   describe('oneOf groups are resolved by their discriminator', () => {
     it.each([
       [{ auth_type: 'iam_role' }, [{ path: 'credentials.role_arn', message: 'is required' }]],
-      [{ auth_type: 'web_identity', role_arn: 'arn:aws:iam::123456789012:role/x' }, [{ path: 'credentials.web_identity_token_file', message: 'is required' }]],
+      [
+        { auth_type: 'web_identity', role_arn: 'arn:aws:iam::123456789012:role/x' },
+        [{ path: 'credentials.web_identity_token_file', message: 'is required' }],
+      ],
       [{ auth_type: 'access_key', access_key_id: 'AKIA' }, [{ path: 'credentials.secret_access_key', message: 'is required' }]],
       [{ auth_type: 'default_chain', role_arn: 'x' }, [{ path: 'credentials.role_arn', message: expect.stringContaining('not a known setting') }]],
-      [{ auth_type: 'magic' }, [{ path: 'credentials.auth_type', message: 'must be one of "iam_role", "web_identity", "access_key", "default_chain", got "magic"' }]],
+      [
+        { auth_type: 'magic' },
+        [{ path: 'credentials.auth_type', message: 'must be one of "iam_role", "web_identity", "access_key", "default_chain", got "magic"' }],
+      ],
       [{}, [{ path: 'credentials.auth_type', message: 'is required (one of "iam_role", "web_identity", "access_key", "default_chain")' }]],
       ['iam_role', [{ path: 'credentials', message: 'must be an object' }]],
       [null, [{ path: 'credentials', message: 'must be an object' }]],
@@ -80,9 +94,11 @@ describe('configProblems', () => {
       expect(problems({ ...minimal, format }).map((p) => p.path)).toEqual([path]);
     });
 
-    it('accepts S3-compatible stores\' role ARNs with an empty account', () => {
+    it("accepts S3-compatible stores' role ARNs with an empty account", () => {
       expect(problems({ ...minimal, credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer' } })).toEqual([]);
-      expect(problems({ ...minimal, credentials: { auth_type: 'iam_role', role_arn: 'role/S3Writer' } }).map((p) => p.path)).toEqual(['credentials.role_arn']);
+      expect(problems({ ...minimal, credentials: { auth_type: 'iam_role', role_arn: 'role/S3Writer' } }).map((p) => p.path)).toEqual([
+        'credentials.role_arn',
+      ]);
     });
   });
 
@@ -91,7 +107,7 @@ describe('configProblems', () => {
       ['mode sse_c', { encryption: { mode: 'sse_c' } }],
       ['mode SSE-C', { encryption: { mode: 'SSE-C' } }],
       ['a customer key next to another mode', { encryption: { mode: 'sse_s3', customer_key: 'k'.repeat(32) } }],
-      ['the SDK\'s field name', { encryption: { mode: 'sse_kms', kms_key_arn: 'k', SSECustomerKey: 'k'.repeat(32) } }],
+      ["the SDK's field name", { encryption: { mode: 'sse_kms', kms_key_arn: 'k', SSECustomerKey: 'k'.repeat(32) } }],
       ['a top-level sse_c_key', { sse_c_key: 'k'.repeat(32) }],
       ['a top-level sse-c-algorithm', { 'sse-c-algorithm': 'AES256' }],
     ])('%s', (_what, change) => {
@@ -105,9 +121,17 @@ describe('configProblems', () => {
       ['encryption given as the string "sse_c"', { encryption: 'sse_c' }, ''],
       ['encryption given as the string "SSE-C"', { encryption: 'SSE-C' }, ''],
       ['mode "customer_provided"', { encryption: { mode: 'customer_provided' } }, ''],
-      ['a customer key under credentials', { credentials: { auth_type: 'default_chain', sse_customer_key: 'k'.repeat(32) } }, ' Remove credentials.sse_customer_key.'],
+      [
+        'a customer key under credentials',
+        { credentials: { auth_type: 'default_chain', sse_customer_key: 'k'.repeat(32) } },
+        ' Remove credentials.sse_customer_key.',
+      ],
       ['a customer key under format', { format: { format_type: 'parquet', SSECustomerAlgorithm: 'AES256' } }, ' Remove format.SSECustomerAlgorithm.'],
-      ['a top-level customer key next to sse_kms', { encryption: { mode: 'sse_kms', kms_key_arn: 'k' }, customer_key: 'k'.repeat(32) }, ' Remove customer_key.'],
+      [
+        'a top-level customer key next to sse_kms',
+        { encryption: { mode: 'sse_kms', kms_key_arn: 'k' }, customer_key: 'k'.repeat(32) },
+        ' Remove customer_key.',
+      ],
     ])('%s gets the SSE-C message, not "must be an object" or "not a known setting"', (_what, change, remove) => {
       const found = problems({ ...minimal, ...change });
       expect(found).toEqual([{ path: 'encryption', message: expect.stringMatching(SSE_C) }]);
@@ -126,7 +150,11 @@ describe('configProblems', () => {
       expect(names.length).toBeGreaterThan(20);
       // Every field present at once: the SSE-C detection must leave all of them alone.
       const everything = Object.fromEntries(names.map((n) => [n, 'x']));
-      expect(problems(everything).map((p) => p.message).filter((m) => /SSE-C/.test(m))).toEqual([]);
+      expect(
+        problems(everything)
+          .map((p) => p.message)
+          .filter((m) => /SSE-C/.test(m)),
+      ).toEqual([]);
     });
 
     it('still lists the other problems', () => {
@@ -135,18 +163,38 @@ describe('configProblems', () => {
     });
 
     it('leaves the supported modes alone', () => {
-      for (const encryption of [{ mode: 'bucket_default' }, { mode: 'sse_s3' }, { mode: 'sse_kms', kms_key_arn: 'arn:aws:kms:us-east-1:123456789012:key/x' }]) {
+      for (const encryption of [
+        { mode: 'bucket_default' },
+        { mode: 'sse_s3' },
+        { mode: 'sse_kms', kms_key_arn: 'arn:aws:kms:us-east-1:123456789012:key/x' },
+      ]) {
         expect(problems({ ...minimal, encryption })).toEqual([]);
       }
     });
   });
 
-  describe('pattern problems are said in the user\'s words, never as a regular expression', () => {
+  describe("pattern problems are said in the user's words, never as a regular expression", () => {
     it.each([
-      ['credentials.role_arn', { credentials: { auth_type: 'iam_role', role_arn: 'transfer-role' } }, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/transfer-role (S3-compatible stores: arn:aws:iam:::role/NAME)'],
-      ['credentials.role_arn', { credentials: { auth_type: 'web_identity', role_arn: 'arn:aws:iam::12:user/x', web_identity_token_file: '/t' } }, expect.stringMatching(/^must be an IAM role ARN such as/)],
-      ['credentials.role_session_name', { credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer', role_session_name: 'my session' } }, 'must be 2-64 letters, digits and the characters + = , . @ _ -'],
-      ['s3_endpoint', { s3_endpoint: 'minio.internal:9000' }, 'must be an http:// or https:// URL such as https://minio.internal:9000 (no spaces, no user:password@: the keys go in credentials), or empty for AWS'],
+      [
+        'credentials.role_arn',
+        { credentials: { auth_type: 'iam_role', role_arn: 'transfer-role' } },
+        'must be an IAM role ARN such as arn:aws:iam::123456789012:role/transfer-role (S3-compatible stores: arn:aws:iam:::role/NAME)',
+      ],
+      [
+        'credentials.role_arn',
+        { credentials: { auth_type: 'web_identity', role_arn: 'arn:aws:iam::12:user/x', web_identity_token_file: '/t' } },
+        expect.stringMatching(/^must be an IAM role ARN such as/),
+      ],
+      [
+        'credentials.role_session_name',
+        { credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam:::role/S3Writer', role_session_name: 'my session' } },
+        'must be 2-64 letters, digits and the characters + = , . @ _ -',
+      ],
+      [
+        's3_endpoint',
+        { s3_endpoint: 'minio.internal:9000' },
+        'must be an http:// or https:// URL such as https://minio.internal:9000 (no spaces, no user:password@: the keys go in credentials), or empty for AWS',
+      ],
       ['s3_endpoint', { s3_endpoint: 'http://minio:minio-secret@minio.internal:9000' }, expect.stringContaining('no user:password@')],
       ['s3_endpoint', { s3_endpoint: 'https://token@minio.internal:9000/' }, expect.stringContaining('no user:password@')],
       ['s3_endpoint', { s3_endpoint: 'https://minio internal' }, expect.stringMatching(/^must be an http:\/\/ or https:\/\/ URL/)],
@@ -160,8 +208,16 @@ describe('configProblems', () => {
 
   describe('secrets shorter than 4 characters are refused (the redactor masks from 4 on)', () => {
     it.each([
-      ['access_key_id', { access_key_id: 'AK', secret_access_key: 'long-enough-secret' }, 'must be at least 4 characters long (shorter secrets cannot be kept out of logs)'],
-      ['secret_access_key', { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'abc' }, 'must be at least 4 characters long (shorter secrets cannot be kept out of logs)'],
+      [
+        'access_key_id',
+        { access_key_id: 'AK', secret_access_key: 'long-enough-secret' },
+        'must be at least 4 characters long (shorter secrets cannot be kept out of logs)',
+      ],
+      [
+        'secret_access_key',
+        { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'abc' },
+        'must be at least 4 characters long (shorter secrets cannot be kept out of logs)',
+      ],
       ['session_token', { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'long-enough-secret', session_token: '' }, 'must not be empty'],
     ])('%s', (field, credentials, message) => {
       const found = problems({ ...minimal, credentials: { auth_type: 'access_key', ...credentials } });
@@ -169,7 +225,9 @@ describe('configProblems', () => {
     });
 
     it('accepts secrets of 4 characters', () => {
-      expect(problems({ ...minimal, credentials: { auth_type: 'access_key', access_key_id: 'AKIA', secret_access_key: 'abcd', session_token: 'tokn' } })).toEqual([]);
+      expect(
+        problems({ ...minimal, credentials: { auth_type: 'access_key', access_key_id: 'AKIA', secret_access_key: 'abcd', session_token: 'tokn' } }),
+      ).toEqual([]);
     });
   });
 
@@ -269,16 +327,28 @@ describe('buildConfig', () => {
   });
 
   it.each([
-    [{ auth_type: 'access_key', access_key_id: 'AKIA1', secret_access_key: 'S3CR3T' }, { authType: 'access_key', accessKeyId: 'AKIA1', secretAccessKey: 'S3CR3T' }],
-    [{ auth_type: 'access_key', access_key_id: 'AKIA1', secret_access_key: 'S3CR3T', session_token: 'TOKEN' }, { authType: 'access_key', accessKeyId: 'AKIA1', secretAccessKey: 'S3CR3T', sessionToken: 'TOKEN' }],
-    [{ auth_type: 'web_identity', role_arn: 'arn:aws:iam::123456789012:role/r', web_identity_token_file: '/t', role_session_name: 'mine' }, { authType: 'web_identity', roleArn: 'arn:aws:iam::123456789012:role/r', webIdentityTokenFile: '/t', roleSessionName: 'mine' }],
+    [
+      { auth_type: 'access_key', access_key_id: 'AKIA1', secret_access_key: 'S3CR3T' },
+      { authType: 'access_key', accessKeyId: 'AKIA1', secretAccessKey: 'S3CR3T' },
+    ],
+    [
+      { auth_type: 'access_key', access_key_id: 'AKIA1', secret_access_key: 'S3CR3T', session_token: 'TOKEN' },
+      { authType: 'access_key', accessKeyId: 'AKIA1', secretAccessKey: 'S3CR3T', sessionToken: 'TOKEN' },
+    ],
+    [
+      { auth_type: 'web_identity', role_arn: 'arn:aws:iam::123456789012:role/r', web_identity_token_file: '/t', role_session_name: 'mine' },
+      { authType: 'web_identity', roleArn: 'arn:aws:iam::123456789012:role/r', webIdentityTokenFile: '/t', roleSessionName: 'mine' },
+    ],
   ])('builds credentials %j', (credentials, expected) => {
     expect(buildConfig({ ...minimal, credentials }).credentials).toEqual(expected);
   });
 
   it('gives each format its own default compression', () => {
     expect(buildConfig({ ...minimal, format: { format_type: 'csv' } }).format).toEqual({ type: 'csv', compression: 'none' });
-    expect(buildConfig({ ...minimal, format: { format_type: 'parquet', compression_codec: 'zstd' } }).format).toEqual({ type: 'parquet', compression: 'zstd' });
+    expect(buildConfig({ ...minimal, format: { format_type: 'parquet', compression_codec: 'zstd' } }).format).toEqual({
+      type: 'parquet',
+      compression: 'zstd',
+    });
   });
 
   it('throws the ConfigError of an invalid config before building anything', () => {
@@ -315,7 +385,9 @@ describe('buildConfig', () => {
     const MB = 1024 * 1024;
     expect(usableTempDiskDefault(51 * MB, '/small')).toBe(51 * MB);
     expect(() => usableTempDiskDefault(8 * MB, '/small')).toThrow(ConfigError);
-    expect(() => usableTempDiskDefault(0, '/small')).toThrow(/The temp directory \/small \(TMPDIR\) has about 0 MB free; a sync needs at least 40 MB there/);
+    expect(() => usableTempDiskDefault(0, '/small')).toThrow(
+      /The temp directory \/small \(TMPDIR\) has about 0 MB free; a sync needs at least 40 MB there/,
+    );
   });
 });
 
@@ -323,10 +395,20 @@ describe('registerSecrets', () => {
   it('registers every airbyte_secret value of a raw config and nothing else', () => {
     const redactor = new Redactor();
     registerSecrets(
-      { ...minimal, credentials: { auth_type: 'access_key', access_key_id: 'AKIAIOSFODNN7EXAMPLE', secret_access_key: 'wJalrXUtnFEMI/K7MDENG', session_token: 'FwoGZXIvYXdzEJr' } },
+      {
+        ...minimal,
+        credentials: {
+          auth_type: 'access_key',
+          access_key_id: 'AKIAIOSFODNN7EXAMPLE',
+          secret_access_key: 'wJalrXUtnFEMI/K7MDENG',
+          session_token: 'FwoGZXIvYXdzEJr',
+        },
+      },
       redactor,
     );
-    expect(redactor.redact('AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG FwoGZXIvYXdzEJr acme-exports')).toBe('********** ********** ********** acme-exports');
+    expect(redactor.redact('AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG FwoGZXIvYXdzEJr acme-exports')).toBe(
+      '********** ********** ********** acme-exports',
+    );
   });
 });
 

@@ -17,7 +17,13 @@ import { spoolText } from '../support/spool-lines.js';
 const RECORDS = 800_000;
 const SCHEMA = {
   type: 'object',
-  properties: { id: { type: 'integer' }, name: { type: 'string' }, at: { type: 'string', format: 'date-time' }, n: { type: 'number' }, ok: { type: 'boolean' } },
+  properties: {
+    id: { type: 'integer' },
+    name: { type: 'string' },
+    at: { type: 'string', format: 'date-time' },
+    n: { type: 'number' },
+    ok: { type: 'boolean' },
+  },
 };
 
 let engine: DuckDbEngine;

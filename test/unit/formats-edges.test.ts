@@ -30,9 +30,22 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function convert(schema: Record<string, unknown>, datas: string[], format: Format = { type: 'parquet', compression: 'snappy' }): Promise<ConvertedFile[]> {
+async function convert(
+  schema: Record<string, unknown>,
+  datas: string[],
+  format: Format = { type: 'parquet', compression: 'snappy' },
+): Promise<ConvertedFile[]> {
   const converter = await createStreamConverter(
-    { stream: { stream: { name: 'edges', json_schema: schema, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' }, format, syncId: 1, generationId: 1 },
+    {
+      stream: {
+        stream: { name: 'edges', json_schema: schema, supported_sync_modes: [] },
+        sync_mode: 'full_refresh',
+        destination_sync_mode: 'append',
+      },
+      format,
+      syncId: 1,
+      generationId: 1,
+    },
     engine,
   );
   const spool = join(dir, `spool-${++counter}`);
@@ -80,15 +93,28 @@ describe('timestamps and dates in the forms Airbyte sends', () => {
     const [file] = await convert(schema, datas, { type: 'csv', compression: 'none' });
     const [header, ...rows] = parseCsv(await readText(file!.path));
     const col = (name: string) => header!.findIndex((c) => c.text === name);
-    expect(rows.map((r) => r[col('ts')]!.text)).toEqual(['-2021-01-23T12:53:45.678000Z', '2022-01-23T01:23:45.500000Z', '2022-01-23T01:23:45.123456Z']);
+    expect(rows.map((r) => r[col('ts')]!.text)).toEqual([
+      '-2021-01-23T12:53:45.678000Z',
+      '2022-01-23T01:23:45.500000Z',
+      '2022-01-23T01:23:45.123456Z',
+    ]);
     expect(rows.map((r) => r[col('day')]!.text)).toEqual(['-2021-01-23', '0001-01-01', '2022-01-23']);
   });
 });
 
 describe('timestamps with and without a zone', () => {
   it('read a date alone as midnight UTC, and keep the wall clock of a zoned value sent for a timestamp without time zone', async () => {
-    const schema = { type: 'object', properties: { tz: { type: 'string', format: 'date-time' }, ntz: { type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' } } };
-    const [file] = await convert(schema, ['{"tz":"2022-01-23","ntz":"2022-01-23T01:23:45+05:30"}', '{"tz":"2022-01-23 01:23:45 UTC","ntz":"2022-01-23T01:23:45.5"}']);
+    const schema = {
+      type: 'object',
+      properties: {
+        tz: { type: 'string', format: 'date-time' },
+        ntz: { type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' },
+      },
+    };
+    const [file] = await convert(schema, [
+      '{"tz":"2022-01-23","ntz":"2022-01-23T01:23:45+05:30"}',
+      '{"tz":"2022-01-23 01:23:45 UTC","ntz":"2022-01-23T01:23:45.5"}',
+    ]);
     const rows = await parquetRows(file!);
     expect(rows.map((r) => isoFromMicros(r.tz as bigint, true))).toEqual(['2022-01-23T00:00:00.000000Z', '2022-01-23T01:23:45.000000Z']);
     expect(rows.map((r) => isoFromMicros(r.ntz as bigint, false))).toEqual(['2022-01-23T01:23:45.000000', '2022-01-23T01:23:45.500000']);
@@ -104,7 +130,10 @@ describe('values that are not what the schema says', () => {
   });
 
   it('keep NUL characters in strings', async () => {
-    for (const format of [{ type: 'parquet', compression: 'snappy' }, { type: 'jsonl', compression: 'none' }] as Format[]) {
+    for (const format of [
+      { type: 'parquet', compression: 'snappy' },
+      { type: 'jsonl', compression: 'none' },
+    ] as Format[]) {
       const [file] = await convert({ type: 'object', properties: { s: { type: 'string' } } }, ['{"s":"a\\u0000b"}'], format);
       if (format.type === 'parquet') expect((await parquetRows(file!))[0]!.s).toBe('a\u0000b');
       else expect((parseJsonExact((await readText(file!.path)).trim()) as Record<string, ExactJson>).s).toBe('a\u0000b');
@@ -118,7 +147,12 @@ describe('values that are not what the schema says', () => {
         deep: { type: 'object', properties: { list: { type: 'array', items: { type: 'object', properties: { n: { type: 'integer' } } } } } },
       },
     };
-    const [file] = await convert(schema, ['{"deep":{"list":[{"n":1},{"n":2}]}}', '{"deep":{"list":[{"n":1},{"n":"two"}]}}', '{"deep":{"list":"nope"}}', '{"deep":{"list":[{"n":1,"m":2}]}}']);
+    const [file] = await convert(schema, [
+      '{"deep":{"list":[{"n":1},{"n":2}]}}',
+      '{"deep":{"list":[{"n":1},{"n":"two"}]}}',
+      '{"deep":{"list":"nope"}}',
+      '{"deep":{"list":[{"n":1,"m":2}]}}',
+    ]);
     const rows = await parquetRows(file!);
     expect(rows.map((r) => r.deep)).toEqual([{ list: [{ n: 1n }, { n: 2n }] }, null, null, { list: [{ n: 1n }] }]);
     expect(rows.map((r) => nulled(r._airbyte_meta))).toEqual([[], ['deep'], ['deep'], []]);
@@ -134,8 +168,16 @@ describe('fields the schema does not declare', () => {
   const cases: [string, Record<string, unknown>, Record<string, unknown> | null][] = [
     ['declared keys only, in schema order', Object.fromEntries(declared.map((n, i) => [n, i])), null],
     ['declared keys only, some absent, others reordered', { d5: 5, d0: 0, d11: null }, null],
-    ['new fields after the declared ones', { ...Object.fromEntries(declared.map((n, i) => [n, i])), late: 'x', later: [1] }, { late: 'x', later: [1] }],
-    ['special key names', { d1: 1, 'a/b': 1, 't~0': 2, 'q"': 3, '': null, 'd1 ': 4, D1: 5 }, { 'a/b': 1, 't~0': 2, 'q"': 3, '': null, 'd1 ': 4, D1: 5 }],
+    [
+      'new fields after the declared ones',
+      { ...Object.fromEntries(declared.map((n, i) => [n, i])), late: 'x', later: [1] },
+      { late: 'x', later: [1] },
+    ],
+    [
+      'special key names',
+      { d1: 1, 'a/b': 1, 't~0': 2, 'q"': 3, '': null, 'd1 ': 4, D1: 5 },
+      { 'a/b': 1, 't~0': 2, 'q"': 3, '': null, 'd1 ': 4, D1: 5 },
+    ],
     ['a few undeclared among declared', { x: 1, d0: 0, y: null, d3: 3 }, { x: 1, y: null }],
     ['many undeclared (more than declared)', { d2: 2, ...extras(20) }, extras(20)],
     ['many undeclared (fewer than declared)', { ...extras(9), d2: 2 }, extras(9)],
@@ -167,9 +209,15 @@ describe('conversions and their files', () => {
     const spoolB = join(dir, 'b.spool');
     await writeFile(spoolA, spoolText('{"type":"RECORD","record":{"stream":"files","data":{"id":1},"emitted_at":1}}\n'));
     await writeFile(spoolB, spoolText('{"type":"RECORD","record":{"stream":"files","data":{"id":2},"emitted_at":2}}\n'));
-    const [a, b] = await Promise.all([converter.convert(spoolA, { targetFileBytes: 1 << 20, outDir: out }), converter.convert(spoolB, { targetFileBytes: 1 << 20, outDir: out })]);
+    const [a, b] = await Promise.all([
+      converter.convert(spoolA, { targetFileBytes: 1 << 20, outDir: out }),
+      converter.convert(spoolB, { targetFileBytes: 1 << 20, outDir: out }),
+    ]);
     expect(a![0]!.path).not.toBe(b![0]!.path);
-    const ids = async (path: string) => parseCsv(await readText(path)).slice(1).map((cells) => cells[4]!.text);
+    const ids = async (path: string) =>
+      parseCsv(await readText(path))
+        .slice(1)
+        .map((cells) => cells[4]!.text);
     expect(await ids(a![0]!.path)).toEqual(['1']);
     expect(await ids(b![0]!.path)).toEqual(['2']);
     expect((await readdir(out)).sort()).toEqual([a![0]!.path, b![0]!.path].map((p) => p.slice(out.length + 1)).sort());
@@ -200,13 +248,26 @@ describe('large records', () => {
       out.write(head);
       const chunk = 'abcdefgh'.repeat(128 * 1024); // 1 MiB
       for (let written = 0; written < size; written += chunk.length) out.write(chunk);
-      out.end(`${tail}\n${spoolText('{"type":"RECORD","record":{"stream":"edges","data":{"id":2,"blob":"small"},"emitted_at":2}}\n')}`, () => resolve());
+      out.end(`${tail}\n${spoolText('{"type":"RECORD","record":{"stream":"edges","data":{"id":2,"blob":"small"},"emitted_at":2}}\n')}`, () =>
+        resolve(),
+      );
     });
     expect(await longestLineBytes(spool)).toBe(head.length + size + tail.length);
-    for (const format of [{ type: 'parquet', compression: 'zstd' }, { type: 'csv', compression: 'gzip' }] as Format[]) {
+    for (const format of [
+      { type: 'parquet', compression: 'zstd' },
+      { type: 'csv', compression: 'gzip' },
+    ] as Format[]) {
       const converter = await createStreamConverter(
         {
-          stream: { stream: { name: 'edges', json_schema: { type: 'object', properties: { id: { type: 'integer' }, blob: { type: 'string' } } }, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' },
+          stream: {
+            stream: {
+              name: 'edges',
+              json_schema: { type: 'object', properties: { id: { type: 'integer' }, blob: { type: 'string' } } },
+              supported_sync_modes: [],
+            },
+            sync_mode: 'full_refresh',
+            destination_sync_mode: 'append',
+          },
           format,
           syncId: 1,
           generationId: 1,
@@ -215,7 +276,10 @@ describe('large records', () => {
       );
       const files = await converter.convert(spool, { targetFileBytes: 64 << 20, outDir: join(dir, `large-${format.type}`) });
       expect(files.map((f) => f.records)).toEqual([2]);
-      const source = format.type === 'parquet' ? `read_parquet(${quoteLiteral(files[0]!.path)})` : `read_csv(${quoteLiteral(files[0]!.path)}, max_line_size = 100000000)`;
+      const source =
+        format.type === 'parquet'
+          ? `read_parquet(${quoteLiteral(files[0]!.path)})`
+          : `read_csv(${quoteLiteral(files[0]!.path)}, max_line_size = 100000000)`;
       const lengths = await connection.runAndReadAll(`SELECT id, length(blob) FROM ${source} ORDER BY id`);
       expect(lengths.getRowsJS()).toEqual([
         [1n, expect.any(BigInt)],

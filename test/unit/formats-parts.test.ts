@@ -55,7 +55,12 @@ async function segment(from: number, to: number, pad = 0): Promise<Segment> {
 
 function converterFor(format: Format): Promise<StreamConverter> {
   return createStreamConverter(
-    { stream: { stream: { name: 's', json_schema: SCHEMA, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' }, format, syncId: 1, generationId: 0 },
+    {
+      stream: { stream: { name: 's', json_schema: SCHEMA, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' },
+      format,
+      syncId: 1,
+      generationId: 0,
+    },
     engine,
   );
 }
@@ -68,7 +73,10 @@ async function idsOf(path: string, format: Format): Promise<number[]> {
     const at = header!.findIndex((c) => c.text === 'id');
     return rows.map((cells) => Number(cells[at]!.text));
   }
-  return text.trimEnd().split('\n').map((l) => (JSON.parse(l) as { id: number }).id);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { id: number }).id);
 }
 
 describe.each<[string, Format]>([

@@ -18,10 +18,20 @@ const TABLE: [string, unknown, ValueType, string][] = [
   ['boolean', { type: 'boolean' }, { kind: 'boolean' }, 'BOOLEAN'],
   ['string', { type: 'string' }, S, 'VARCHAR'],
   ['date-time', { type: 'string', format: 'date-time' }, { kind: 'timestamptz' }, 'TIMESTAMP WITH TIME ZONE'],
-  ['timestamp_with_timezone', { type: 'string', format: 'date-time', airbyte_type: 'timestamp_with_timezone' }, { kind: 'timestamptz' }, 'TIMESTAMP WITH TIME ZONE'],
-  ['timestamp_without_timezone', { type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' }, { kind: 'timestamp' }, 'TIMESTAMP'],
+  [
+    'timestamp_with_timezone',
+    { type: 'string', format: 'date-time', airbyte_type: 'timestamp_with_timezone' },
+    { kind: 'timestamptz' },
+    'TIMESTAMP WITH TIME ZONE',
+  ],
+  [
+    'timestamp_without_timezone',
+    { type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' },
+    { kind: 'timestamp' },
+    'TIMESTAMP',
+  ],
   ['date', { type: 'string', format: 'date' }, { kind: 'date' }, 'DATE'],
-  ['time (read as Airbyte\'s CDK does: with or without an offset)', { type: 'string', format: 'time' }, { kind: 'time_or_timetz' }, 'VARCHAR'],
+  ["time (read as Airbyte's CDK does: with or without an offset)", { type: 'string', format: 'time' }, { kind: 'time_or_timetz' }, 'VARCHAR'],
   ['time_with_timezone', { type: 'string', format: 'time', airbyte_type: 'time_with_timezone' }, { kind: 'timetz' }, 'VARCHAR'],
   ['base64', { type: 'string', contentEncoding: 'base64' }, { kind: 'binary' }, 'VARCHAR'],
   ['v0 big_integer', { type: 'string', airbyte_type: 'big_integer' }, S, 'VARCHAR'],
@@ -43,7 +53,12 @@ const TABLE: [string, unknown, ValueType, string][] = [
   ['unknown type', { type: 'decimal' }, J, 'VARCHAR'],
   ['null only', { type: 'null' }, J, 'VARCHAR'],
   ['union of string and integer', { type: ['string', 'integer'] }, J, 'VARCHAR'],
-  ['anyOf null or date-time', { anyOf: [{ type: 'null' }, { type: 'string', format: 'date-time' }] }, { kind: 'timestamptz' }, 'TIMESTAMP WITH TIME ZONE'],
+  [
+    'anyOf null or date-time',
+    { anyOf: [{ type: 'null' }, { type: 'string', format: 'date-time' }] },
+    { kind: 'timestamptz' },
+    'TIMESTAMP WITH TIME ZONE',
+  ],
   ['oneOf string or integer', { oneOf: [{ type: 'string' }, { type: 'integer' }] }, J, 'VARCHAR'],
   ['anyOf integer or number', { anyOf: [{ type: 'integer' }, { type: 'number' }] }, { kind: 'number' }, 'DOUBLE'],
   ['anyOf string or date-time (plain text, not JSON text)', { anyOf: [{ type: 'string' }, { type: 'string', format: 'date-time' }] }, S, 'VARCHAR'],
@@ -54,18 +69,49 @@ const TABLE: [string, unknown, ValueType, string][] = [
   [
     'object with properties',
     { type: 'object', properties: { a: { type: 'integer' }, 'b c': { type: 'string' } } },
-    { kind: 'struct', fields: [{ name: 'a', type: I }, { name: 'b c', type: S }] },
+    {
+      kind: 'struct',
+      fields: [
+        { name: 'a', type: I },
+        { name: 'b c', type: S },
+      ],
+    },
     'STRUCT("a" BIGINT, "b c" VARCHAR)',
   ],
-  ['closed object', { type: 'object', additionalProperties: false, properties: { a: { type: 'integer' } } }, { kind: 'struct', fields: [{ name: 'a', type: I }] }, 'STRUCT("a" BIGINT)'],
+  [
+    'closed object',
+    { type: 'object', additionalProperties: false, properties: { a: { type: 'integer' } } },
+    { kind: 'struct', fields: [{ name: 'a', type: I }] },
+    'STRUCT("a" BIGINT)',
+  ],
   ['object open by additionalProperties: true', { type: 'object', additionalProperties: true, properties: { a: { type: 'integer' } } }, J, 'VARCHAR'],
-  ['object open by an additionalProperties schema', { type: 'object', additionalProperties: { type: 'string' }, properties: { a: { type: 'integer' } } }, J, 'VARCHAR'],
+  [
+    'object open by an additionalProperties schema',
+    { type: 'object', additionalProperties: { type: 'string' }, properties: { a: { type: 'integer' } } },
+    J,
+    'VARCHAR',
+  ],
   ['object with patternProperties', { type: 'object', patternProperties: { '^x': {} }, properties: { a: { type: 'integer' } } }, J, 'VARCHAR'],
   ['object whose members differ only in case', { type: 'object', properties: { a: { type: 'integer' }, A: { type: 'integer' } } }, J, 'VARCHAR'],
-  ['untyped object with properties', { properties: { a: { type: 'boolean' } } }, { kind: 'struct', fields: [{ name: 'a', type: { kind: 'boolean' } }] }, 'STRUCT("a" BOOLEAN)'],
+  [
+    'untyped object with properties',
+    { properties: { a: { type: 'boolean' } } },
+    { kind: 'struct', fields: [{ name: 'a', type: { kind: 'boolean' } }] },
+    'STRUCT("a" BOOLEAN)',
+  ],
   ['array of strings', { type: 'array', items: { type: 'string' } }, { kind: 'list', items: S }, 'VARCHAR[]'],
-  ['array of objects', { type: 'array', items: { type: 'object', properties: { k: { type: 'string' } } } }, { kind: 'list', items: { kind: 'struct', fields: [{ name: 'k', type: S }] } }, 'STRUCT("k" VARCHAR)[]'],
-  ['array of arrays of numbers', { type: 'array', items: { type: 'array', items: { type: 'number' } } }, { kind: 'list', items: { kind: 'list', items: { kind: 'number' } } }, 'DOUBLE[][]'],
+  [
+    'array of objects',
+    { type: 'array', items: { type: 'object', properties: { k: { type: 'string' } } } },
+    { kind: 'list', items: { kind: 'struct', fields: [{ name: 'k', type: S }] } },
+    'STRUCT("k" VARCHAR)[]',
+  ],
+  [
+    'array of arrays of numbers',
+    { type: 'array', items: { type: 'array', items: { type: 'number' } } },
+    { kind: 'list', items: { kind: 'list', items: { kind: 'number' } } },
+    'DOUBLE[][]',
+  ],
   ['array without items', { type: 'array' }, J, 'VARCHAR'],
   ['array of anything', { type: 'array', items: {} }, J, 'VARCHAR'],
   ['tuple array', { type: 'array', items: [{ type: 'string' }, { type: 'integer' }] }, J, 'VARCHAR'],
@@ -88,7 +134,13 @@ describe('JSON schema → column type', () => {
 
   it('writes the recursive member of a self-referencing schema as JSON text', () => {
     const root = { definitions: { node: { type: 'object', properties: { value: { type: 'integer' }, next: { $ref: '#/definitions/node' } } } } };
-    expect(resolve({ $ref: '#/definitions/node' }, root, 0)).toEqual({ kind: 'struct', fields: [{ name: 'value', type: I }, { name: 'next', type: J }] });
+    expect(resolve({ $ref: '#/definitions/node' }, root, 0)).toEqual({
+      kind: 'struct',
+      fields: [
+        { name: 'value', type: I },
+        { name: 'next', type: J },
+      ],
+    });
   });
 
   it('maps the type-matrix schema as the matrix tests expect', () => {
@@ -115,7 +167,10 @@ describe('planColumns', () => {
 });
 
 describe('outputColumns', () => {
-  const plan = planColumns({ type: 'object', properties: { n: { type: 'integer' }, o: { type: 'object', properties: { x: { type: 'string' } } }, j: {} } });
+  const plan = planColumns({
+    type: 'object',
+    properties: { n: { type: 'integer' }, o: { type: 'object', properties: { x: { type: 'string' } } }, j: {} },
+  });
 
   it('lists metadata first and the additional-properties column last, per format', () => {
     expect(outputColumns(plan, 'parquet')).toEqual([
@@ -128,8 +183,21 @@ describe('outputColumns', () => {
       { name: 'j', type: 'VARCHAR' },
       { name: '_airbyte_additional_properties', type: 'VARCHAR' },
     ]);
-    expect(outputColumns(plan, 'csv').map((c) => c.type)).toEqual(['VARCHAR', 'TIMESTAMP WITH TIME ZONE', 'BIGINT', 'JSON', 'BIGINT', 'JSON', 'JSON', 'JSON']);
-    expect(outputColumns(plan, 'jsonl').map((c) => c.type).slice(3)).toEqual([
+    expect(outputColumns(plan, 'csv').map((c) => c.type)).toEqual([
+      'VARCHAR',
+      'TIMESTAMP WITH TIME ZONE',
+      'BIGINT',
+      'JSON',
+      'BIGINT',
+      'JSON',
+      'JSON',
+      'JSON',
+    ]);
+    expect(
+      outputColumns(plan, 'jsonl')
+        .map((c) => c.type)
+        .slice(3),
+    ).toEqual([
       'STRUCT(sync_id BIGINT, changes STRUCT(field VARCHAR, change VARCHAR, reason VARCHAR)[])',
       'BIGINT',
       'STRUCT("x" VARCHAR)',

@@ -38,7 +38,13 @@ beforeAll(async () => {
   for (let id = 0; id < RECORDS; id++) {
     const at = 1_600_000_000_000 + Math.floor(random() * 1e10) - 5e9;
     emittedAt.push(at);
-    const data = { id, name: `user-${Math.floor(random() * 1e9).toString(36)}`, score: Math.floor(random() * 1e6) / 100, at: new Date(at).toISOString(), tags: ['a', `t${id % 13}`] };
+    const data = {
+      id,
+      name: `user-${Math.floor(random() * 1e9).toString(36)}`,
+      score: Math.floor(random() * 1e6) / 100,
+      at: new Date(at).toISOString(),
+      tags: ['a', `t${id % 13}`],
+    };
     lines.push(`{"type":"RECORD","record":{"stream":"split","data":${JSON.stringify(data)},"emitted_at":${at}}}\n`);
   }
   await writeFile(spool, spoolText(lines.join('')));
@@ -93,7 +99,16 @@ describe.each<[string, Format, number]>([
 
   beforeAll(async () => {
     const converter = await createStreamConverter(
-      { stream: { stream: { name: 'split', json_schema: SCHEMA, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' }, format, syncId: 1, generationId: 0 },
+      {
+        stream: {
+          stream: { name: 'split', json_schema: SCHEMA, supported_sync_modes: [] },
+          sync_mode: 'full_refresh',
+          destination_sync_mode: 'append',
+        },
+        format,
+        syncId: 1,
+        generationId: 0,
+      },
       engine,
     );
     files = await converter.convert(spool, { targetFileBytes: target, outDir: join(dir, `${format.type}-${format.compression}`) });
@@ -142,7 +157,16 @@ describe('Parquet row groups', () => {
   it('are at most an eighth of the target file size', async () => {
     const target = 2 * 1024 * 1024;
     const converter = await createStreamConverter(
-      { stream: { stream: { name: 'split', json_schema: SCHEMA, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' }, format: { type: 'parquet', compression: 'snappy' }, syncId: 1, generationId: 0 },
+      {
+        stream: {
+          stream: { name: 'split', json_schema: SCHEMA, supported_sync_modes: [] },
+          sync_mode: 'full_refresh',
+          destination_sync_mode: 'append',
+        },
+        format: { type: 'parquet', compression: 'snappy' },
+        syncId: 1,
+        generationId: 0,
+      },
       engine,
     );
     const files = await converter.convert(spool, { targetFileBytes: target, outDir: join(dir, 'row-groups') });

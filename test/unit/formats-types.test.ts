@@ -52,7 +52,11 @@ const EXPECTED_EXTENSION: Record<string, string> = {
 
 function context(format: Format, jsonSchema: Record<string, unknown> = MATRIX_SCHEMA, name = 'matrix'): StreamWriterContext {
   return {
-    stream: { stream: { name, namespace: 'public', json_schema: jsonSchema, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' },
+    stream: {
+      stream: { name, namespace: 'public', json_schema: jsonSchema, supported_sync_modes: ['full_refresh'] },
+      sync_mode: 'full_refresh',
+      destination_sync_mode: 'append',
+    },
     format,
     syncId: SYNC_ID,
     generationId: GENERATION_ID,
@@ -120,7 +124,9 @@ describe.each(FORMATS)('type matrix: $type / $compression', (format) => {
 
   if (format.type === 'parquet') {
     it('writes the declared Parquet types, read back by DuckDB', async () => {
-      const described = await connection.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(file.path)}))`);
+      const described = await connection.runAndReadAll(
+        `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(file.path)}))`,
+      );
       const types = Object.fromEntries(described.getRowObjectsJS().map((r) => [r.column_name as string, r.column_type as string]));
       expect(types).toEqual(EXPECTED_COLUMN_TYPES.parquet);
     });
@@ -154,7 +160,9 @@ describe.each(FORMATS)('type matrix: $type / $compression', (format) => {
       const text = await readText(file.path);
       const [header, ...rows] = parseCsv(text);
       expect(header!.map((c) => c.text)).toEqual(converter.columns.map((c) => c.name));
-      const canon = rows.map((cells) => Object.fromEntries(cells.map((cell, i) => [header![i]!.text, canonFromCsvCell(ALL_TYPES[header![i]!.text]!, cell)])));
+      const canon = rows.map((cells) =>
+        Object.fromEntries(cells.map((cell, i) => [header![i]!.text, canonFromCsvCell(ALL_TYPES[header![i]!.text]!, cell)])),
+      );
       expectMatrix(canon, 'csv parser');
     });
 
@@ -193,27 +201,52 @@ describe.each(FORMATS)('type matrix: $type / $compression', (format) => {
 });
 
 describe('streams with no declared columns', () => {
-  it.each([{}, { type: 'object' }, { type: 'object', properties: {} }])('keep every field in _airbyte_additional_properties (schema %j)', async (schema) => {
-    const converter = await createStreamConverter(context({ type: 'parquet', compression: 'snappy' }, schema, 'empty'), engine);
-    expect(converter.columns.map((c) => c.name)).toEqual(['_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_generation_id', '_airbyte_meta', '_airbyte_additional_properties']);
-    const path = join(dir, `empty-${Object.keys(schema).length}.spool`);
-    await writeFile(path, spoolText(['{"a":1,"b":{"c":[true]}}', '{}', '{"big":123456789012345678901234567890}'].map((d) => `{"type":"RECORD","record":{"stream":"empty","data":${d},"emitted_at":5}}\n`).join('')));
-    const [file] = await converter.convert(path, { targetFileBytes: 1 << 20, outDir: join(dir, 'empty') });
-    const rows = await connection.runAndReadAll(`SELECT _airbyte_additional_properties AS x FROM read_parquet(${quoteLiteral(file!.path)})`);
-    const values = rows.getRowsJS().map((r) => r[0]);
-    expect(values[0] === null ? null : JSON.parse(values[0] as string)).toEqual({ a: 1, b: { c: [true] } });
-    expect(values[1]).toBeNull();
-    // The big integer keeps its digits: DuckDB, not JS, carried the text.
-    expect(values[2]).toBe('{"big":123456789012345678901234567890}');
-  });
+  it.each([{}, { type: 'object' }, { type: 'object', properties: {} }])(
+    'keep every field in _airbyte_additional_properties (schema %j)',
+    async (schema) => {
+      const converter = await createStreamConverter(context({ type: 'parquet', compression: 'snappy' }, schema, 'empty'), engine);
+      expect(converter.columns.map((c) => c.name)).toEqual([
+        '_airbyte_raw_id',
+        '_airbyte_extracted_at',
+        '_airbyte_generation_id',
+        '_airbyte_meta',
+        '_airbyte_additional_properties',
+      ]);
+      const path = join(dir, `empty-${Object.keys(schema).length}.spool`);
+      await writeFile(
+        path,
+        spoolText(
+          ['{"a":1,"b":{"c":[true]}}', '{}', '{"big":123456789012345678901234567890}']
+            .map((d) => `{"type":"RECORD","record":{"stream":"empty","data":${d},"emitted_at":5}}\n`)
+            .join(''),
+        ),
+      );
+      const [file] = await converter.convert(path, { targetFileBytes: 1 << 20, outDir: join(dir, 'empty') });
+      const rows = await connection.runAndReadAll(`SELECT _airbyte_additional_properties AS x FROM read_parquet(${quoteLiteral(file!.path)})`);
+      const values = rows.getRowsJS().map((r) => r[0]);
+      expect(values[0] === null ? null : JSON.parse(values[0] as string)).toEqual({ a: 1, b: { c: [true] } });
+      expect(values[1]).toBeNull();
+      // The big integer keeps its digits: DuckDB, not JS, carried the text.
+      expect(values[2]).toBe('{"big":123456789012345678901234567890}');
+    },
+  );
 });
 
 describe('records without a usable emitted_at', () => {
   it('get the scan time as _airbyte_extracted_at (the scanner decides it)', async () => {
-    const converter = await createStreamConverter(context({ type: 'parquet', compression: 'snappy' }, { type: 'object', properties: { id: { type: 'integer' } } }, 'clock'), engine);
+    const converter = await createStreamConverter(
+      context({ type: 'parquet', compression: 'snappy' }, { type: 'object', properties: { id: { type: 'integer' } } }, 'clock'),
+      engine,
+    );
     const path = join(dir, 'clock.spool');
     const now = () => Date.parse('2024-05-06T07:08:09.010Z');
-    await writeFile(path, spoolText('{"type":"RECORD","record":{"stream":"clock","data":{"id":1},"emitted_at":1e300}}\n{"type":"RECORD","record":{"stream":"clock","data":{"id":2},"emitted_at":-8640000000000001}}\n', { now }));
+    await writeFile(
+      path,
+      spoolText(
+        '{"type":"RECORD","record":{"stream":"clock","data":{"id":1},"emitted_at":1e300}}\n{"type":"RECORD","record":{"stream":"clock","data":{"id":2},"emitted_at":-8640000000000001}}\n',
+        { now },
+      ),
+    );
     const [file] = await converter.convert(path, { targetFileBytes: 1 << 20, outDir: join(dir, 'clock') });
     expect(file).toMatchObject({ records: 2, minExtractedAt: '2024-05-06T07:08:09.010Z', maxExtractedAt: '2024-05-06T07:08:09.010Z' });
   });
@@ -221,13 +254,23 @@ describe('records without a usable emitted_at', () => {
 
 describe('column names that readers cannot tell apart', () => {
   it('keep the later property in _airbyte_additional_properties', async () => {
-    const schema = { type: 'object', properties: { Name: { type: 'string' }, name: { type: 'string' }, _AIRBYTE_META: { type: 'string' }, 'we"ird.na me': { type: 'integer' } } };
+    const schema = {
+      type: 'object',
+      properties: { Name: { type: 'string' }, name: { type: 'string' }, _AIRBYTE_META: { type: 'string' }, 'we"ird.na me': { type: 'integer' } },
+    };
     const converter = await createStreamConverter(context({ type: 'parquet', compression: 'snappy' }, schema, 'names'), engine);
     expect(converter.columns.map((c) => c.name).slice(4)).toEqual(['Name', 'we"ird.na me', '_airbyte_additional_properties']);
     const path = join(dir, 'names.spool');
-    await writeFile(path, spoolText('{"type":"RECORD","record":{"stream":"names","data":{"Name":"A","name":"b","_AIRBYTE_META":"m","we\\"ird.na me":7},"emitted_at":1}}\n'));
+    await writeFile(
+      path,
+      spoolText(
+        '{"type":"RECORD","record":{"stream":"names","data":{"Name":"A","name":"b","_AIRBYTE_META":"m","we\\"ird.na me":7},"emitted_at":1}}\n',
+      ),
+    );
     const [file] = await converter.convert(path, { targetFileBytes: 1 << 20, outDir: join(dir, 'names') });
-    const rows = await connection.runAndReadAll(`SELECT "Name", ${quoteIdent('we"ird.na me')}, _airbyte_additional_properties FROM read_parquet(${quoteLiteral(file!.path)})`);
+    const rows = await connection.runAndReadAll(
+      `SELECT "Name", ${quoteIdent('we"ird.na me')}, _airbyte_additional_properties FROM read_parquet(${quoteLiteral(file!.path)})`,
+    );
     const [row] = rows.getRowsJS();
     expect(row![0]).toBe('A');
     expect(row![1]).toBe(7n);

@@ -29,11 +29,22 @@ afterAll(async () => {
 async function rows(properties: Record<string, unknown>, datas: string[], indent = ''): Promise<Record<string, unknown>[]> {
   const format: Format = { type: 'parquet', compression: 'snappy' };
   const converter = await createStreamConverter(
-    { stream: { stream: { name: 'values', json_schema: { type: 'object', properties }, supported_sync_modes: [] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' }, format, syncId: 1, generationId: 1 },
+    {
+      stream: {
+        stream: { name: 'values', json_schema: { type: 'object', properties }, supported_sync_modes: [] },
+        sync_mode: 'full_refresh',
+        destination_sync_mode: 'append',
+      },
+      format,
+      syncId: 1,
+      generationId: 1,
+    },
     engine,
   );
   const spool = join(dir, `spool-${++counter}`);
-  const lines = datas.map((d) => recordLineToSpool(Buffer.from(`${indent}{"type":"RECORD","record":{"stream":"values","data":${d},"emitted_at":1000}}`)).toString('utf8'));
+  const lines = datas.map((d) =>
+    recordLineToSpool(Buffer.from(`${indent}{"type":"RECORD","record":{"stream":"values","data":${d},"emitted_at":1000}}`)).toString('utf8'),
+  );
   await writeFile(spool, lines.map((l) => l + '\n').join(''));
   const [file] = await converter.convert(spool, { targetFileBytes: 64 << 20, outDir: join(dir, `out-${counter}`) });
   return (await hyparquetRead(file!.path)).rows;
@@ -90,7 +101,11 @@ describe('timestamps DuckDB reads leniently (as docs/types.md lists)', () => {
       '{"ts":"2022-01-23T24:00:00Z"}',
       '{"ts":"2022-01-23T01:23:45+25:00"}',
     ]);
-    expect(got.map((r) => isoFromMicros(r.ts as bigint, true))).toEqual(['2022-01-03T01:02:03.000000Z', '2022-01-24T00:00:00.000000Z', '2022-01-22T00:23:45.000000Z']);
+    expect(got.map((r) => isoFromMicros(r.ts as bigint, true))).toEqual([
+      '2022-01-03T01:02:03.000000Z',
+      '2022-01-24T00:00:00.000000Z',
+      '2022-01-22T00:23:45.000000Z',
+    ]);
   });
 
   it('but not trailing white space, nor a date with one-digit fields or trailing text in a date column', async () => {

@@ -12,7 +12,9 @@ const read = (file: string): string => readFileSync(resolve(ROOT, file), 'utf8')
 
 describe('image test wiring', () => {
   it('CI runs scripts/image-test.sh as its last step, and npm run test:image runs it', () => {
-    const steps = read('.ci/run').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    const steps = read('.ci/run')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'));
     expect(steps.at(-1)).toBe('bash scripts/image-test.sh');
     expect(steps.indexOf('npm test')).toBeGreaterThan(-1);
     expect((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['test:image']).toBe('bash scripts/image-test.sh');

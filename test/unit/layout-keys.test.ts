@@ -5,7 +5,14 @@ import { modelName } from '../../src/layout/model-name.js';
 import { newTransfer } from '../../src/layout/transfer.js';
 
 const ID = '018f3140-7400-7000-8000-000000000000';
-const base = { folder: 'exports/product', model: 'users', transferDate: '2024-05-01', part: 0, transferTimestamp: '20240501T235959999Z', extension: 'parquet' };
+const base = {
+  folder: 'exports/product',
+  model: 'users',
+  transferDate: '2024-05-01',
+  part: 0,
+  transferTimestamp: '20240501T235959999Z',
+  extension: 'parquet',
+};
 
 describe('dataKey', () => {
   it.each([
@@ -74,7 +81,7 @@ describe('manifestKey', () => {
 });
 
 describe('key length', () => {
-  it('stays within S3\'s 1024 bytes for the longest model under the longest folder', () => {
+  it("stays within S3's 1024 bytes for the longest model under the longest folder", () => {
     const folder = 'é'.repeat(MAX_FOLDER_BYTES / 2); // two bytes each
     expect(Buffer.byteLength(folder)).toBe(MAX_FOLDER_BYTES);
     const model = modelName('x'.repeat(1000));
@@ -86,18 +93,22 @@ describe('key length', () => {
 
   it('raises a ConfigError about the folder when a key would be longer', () => {
     const folder = 'f'.repeat(900);
-    expect(() => manifestKey({ location: 'folder', folder, model: modelName('x'.repeat(1000)), transferDate: '2024-05-01', transferId: ID })).toThrow(ConfigError);
-    expect(() => manifestKey({ location: 'folder', folder, model: modelName('x'.repeat(1000)), transferDate: '2024-05-01', transferId: ID })).toThrow(/folder of at most 700 bytes/);
+    expect(() => manifestKey({ location: 'folder', folder, model: modelName('x'.repeat(1000)), transferDate: '2024-05-01', transferId: ID })).toThrow(
+      ConfigError,
+    );
+    expect(() => manifestKey({ location: 'folder', folder, model: modelName('x'.repeat(1000)), transferDate: '2024-05-01', transferId: ID })).toThrow(
+      /folder of at most 700 bytes/,
+    );
   });
 });
 
 describe('keys of one transfer', () => {
-  it('put a transfer started a millisecond before midnight UTC in that day\'s partition', () => {
+  it("put a transfer started a millisecond before midnight UTC in that day's partition", () => {
     const t = newTransfer(() => Date.parse('2024-05-01T23:59:59.999Z'));
     const model = modelName('order items');
-    expect(dataKey({ folder: 'exp', model, transferDate: t.transferDate, part: 2, transferTimestamp: t.transferTimestamp, extension: 'parquet' })).toBe(
-      'exp/order_x20items/dt=2024-05-01/part-00002_20240501T235959999Z.parquet',
-    );
+    expect(
+      dataKey({ folder: 'exp', model, transferDate: t.transferDate, part: 2, transferTimestamp: t.transferTimestamp, extension: 'parquet' }),
+    ).toBe('exp/order_x20items/dt=2024-05-01/part-00002_20240501T235959999Z.parquet');
     expect(manifestKey({ location: 'bucket_root', folder: 'exp', model, transferDate: t.transferDate, transferId: t.transferId })).toBe(
       `_manifests/order_x20items/dt=2024-05-01/manifest_${t.transferId}.json`,
     );

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { dataKey, manifestKey, MAX_FOLDER_BYTES, MAX_KEY_BYTES } from '../../src/layout/keys.js';
-import {
-  assertDistinctLocations,
-  findLocationClashes,
-  layoutPrefixes,
-  longestKeyBytes,
-  type LayoutSettings,
-} from '../../src/layout/locations.js';
+import { assertDistinctLocations, findLocationClashes, layoutPrefixes, longestKeyBytes, type LayoutSettings } from '../../src/layout/locations.js';
 import { modelForStream } from '../../src/layout/model-name.js';
 import type { ConfiguredAirbyteStream } from '../../src/protocol/messages.js';
 import { configuredStream } from './support/catalog.js';
@@ -35,9 +29,15 @@ describe('layoutPrefixes', () => {
   });
 
   it('gives the prefixes of one stream, namespaced or flat', () => {
-    expect(layoutPrefixes(settings, { name: 'users', namespace: 'billing' })).toEqual({ data: 'exports/shop/billing/users/', manifests: '_manifests/billing/users/' });
+    expect(layoutPrefixes(settings, { name: 'users', namespace: 'billing' })).toEqual({
+      data: 'exports/shop/billing/users/',
+      manifests: '_manifests/billing/users/',
+    });
     expect(layoutPrefixes(settings, { name: 'users' })).toEqual({ data: 'exports/shop/users/', manifests: '_manifests/users/' });
-    expect(layoutPrefixes({ ...settings, namespaceLayout: 'flat' }, { name: 'users', namespace: 'billing' })).toEqual({ data: 'exports/shop/users/', manifests: '_manifests/users/' });
+    expect(layoutPrefixes({ ...settings, namespaceLayout: 'flat' }, { name: 'users', namespace: 'billing' })).toEqual({
+      data: 'exports/shop/users/',
+      manifests: '_manifests/users/',
+    });
     expect(layoutPrefixes(settings, { name: 'users', namespace: 'billing', destinationObjectName: 'crm users' })).toEqual({
       data: 'exports/shop/billing/crm_x20users/',
       manifests: '_manifests/billing/crm_x20users/',
@@ -52,7 +52,14 @@ describe('layoutPrefixes', () => {
           const stream = configuredStream('users', { namespace: 'billing' });
           const model = modelForStream(stream, namespaceLayout);
           const p = layoutPrefixes(s, { name: 'users', namespace: 'billing' });
-          const data = dataKey({ folder, model, transferDate: '2024-05-01', part: 3, transferTimestamp: '20240501T235959999Z', extension: 'parquet' });
+          const data = dataKey({
+            folder,
+            model,
+            transferDate: '2024-05-01',
+            part: 3,
+            transferTimestamp: '20240501T235959999Z',
+            extension: 'parquet',
+          });
           const manifest = manifestKey({ location: manifestLocation, folder, model, transferDate: '2024-05-01', transferId: ID });
           expect(data.startsWith(p.data)).toBe(true);
           expect(data.slice(p.data.length)).toMatch(/^dt=/);
@@ -68,12 +75,29 @@ describe('layoutPrefixes', () => {
 
 describe('findLocationClashes', () => {
   it('keeps public.users and billing.users apart by default', () => {
-    expect(findLocationClashes([configuredStream('users', { namespace: 'public' }), configuredStream('users', { namespace: 'billing' })], 'by_namespace')).toEqual([]);
+    expect(
+      findLocationClashes([configuredStream('users', { namespace: 'public' }), configuredStream('users', { namespace: 'billing' })], 'by_namespace'),
+    ).toEqual([]);
   });
 
   it('finds them with the flat layout', () => {
-    const clashes = findLocationClashes([configuredStream('users', { namespace: 'public' }), configuredStream('orders', { namespace: 'public' }), configuredStream('users', { namespace: 'billing' })], 'flat');
-    expect(clashes).toEqual([{ kind: 'same', model: 'users', first: { name: 'users', namespace: 'public' }, second: { name: 'users', namespace: 'billing' }, secondModel: 'users' }]);
+    const clashes = findLocationClashes(
+      [
+        configuredStream('users', { namespace: 'public' }),
+        configuredStream('orders', { namespace: 'public' }),
+        configuredStream('users', { namespace: 'billing' }),
+      ],
+      'flat',
+    );
+    expect(clashes).toEqual([
+      {
+        kind: 'same',
+        model: 'users',
+        first: { name: 'users', namespace: 'public' },
+        second: { name: 'users', namespace: 'billing' },
+        secondModel: 'users',
+      },
+    ]);
   });
 
   it('finds a stream without namespace that is the folder of a namespace, in either order', () => {
@@ -88,11 +112,16 @@ describe('findLocationClashes', () => {
   });
 
   it('does not mistake a stream named like a namespace folder with a suffix for a clash', () => {
-    expect(findLocationClashes([configuredStream('public_users'), configuredStream('users', { namespace: 'public' }), configuredStream('public.users')], 'by_namespace')).toEqual([]);
+    expect(
+      findLocationClashes(
+        [configuredStream('public_users'), configuredStream('users', { namespace: 'public' }), configuredStream('public.users')],
+        'by_namespace',
+      ),
+    ).toEqual([]);
     expect(findLocationClashes([configuredStream('publi'), configuredStream('users', { namespace: 'public' })], 'by_namespace')).toEqual([]);
   });
 
-  it('resists alias attempts: names and namespaces that spell another stream\'s path', () => {
+  it("resists alias attempts: names and namespaces that spell another stream's path", () => {
     const streams: ConfiguredAirbyteStream[] = [
       configuredStream('users', { namespace: 'public' }),
       configuredStream('public/users'), // no namespace, a '/' in the name
@@ -103,7 +132,15 @@ describe('findLocationClashes', () => {
       configuredStream('users', { destination_object_name: 'public/users' }),
     ];
     const models = streams.map((s) => modelForStream(s));
-    expect(models).toEqual(['public/users', 'public_x2Fusers', 'public_x2Fusers/users', 'public_x5Fx2Fusers', 'public_x5Fx2Fusers/x', 'public_x20/users', 'public_x2Fusers']);
+    expect(models).toEqual([
+      'public/users',
+      'public_x2Fusers',
+      'public_x2Fusers/users',
+      'public_x5Fx2Fusers',
+      'public_x5Fx2Fusers/x',
+      'public_x20/users',
+      'public_x2Fusers',
+    ]);
     // Every model differs (the rule is injective), and the namespaced one is never the flat one.
     expect(new Set(models).size).toBe(models.length - 1);
     // What stays is found: a flat stream that is the folder of a namespace, and a
@@ -116,11 +153,16 @@ describe('findLocationClashes', () => {
   });
 
   it('treats an empty namespace as none', () => {
-    expect(findLocationClashes([configuredStream('users'), configuredStream('users', { namespace: '' })], 'by_namespace')).toMatchObject([{ kind: 'same', model: 'users' }]);
+    expect(findLocationClashes([configuredStream('users'), configuredStream('users', { namespace: '' })], 'by_namespace')).toMatchObject([
+      { kind: 'same', model: 'users' },
+    ]);
   });
 
   it('pairs every later stream with the first owner of the place', () => {
-    const clashes = findLocationClashes([configuredStream('x', { namespace: 'a' }), configuredStream('x', { namespace: 'b' }), configuredStream('x', { namespace: 'c' })], 'flat');
+    const clashes = findLocationClashes(
+      [configuredStream('x', { namespace: 'a' }), configuredStream('x', { namespace: 'b' }), configuredStream('x', { namespace: 'c' })],
+      'flat',
+    );
     expect(clashes.map((c) => [c.first.namespace, c.second.namespace])).toEqual([
       ['a', 'b'],
       ['a', 'c'],
@@ -137,26 +179,40 @@ describe('findLocationClashes', () => {
 describe('assertDistinctLocations', () => {
   it('accepts two namespaces with one stream name, and streams without namespace beside them', () => {
     expect(() =>
-      assertDistinctLocations([configuredStream('users', { namespace: 'public' }), configuredStream('users', { namespace: 'billing' }), configuredStream('users')], settings),
+      assertDistinctLocations(
+        [configuredStream('users', { namespace: 'public' }), configuredStream('users', { namespace: 'billing' }), configuredStream('users')],
+        settings,
+      ),
     ).not.toThrow();
   });
 
   it('names both streams and the namespace_layout option when the flat layout makes them clash', () => {
-    const message = messageOf(() => assertDistinctLocations([configuredStream('users', { namespace: 'public' }), configuredStream('users', { namespace: 'billing' })], { ...settings, namespaceLayout: 'flat' }));
+    const message = messageOf(() =>
+      assertDistinctLocations([configuredStream('users', { namespace: 'public' }), configuredStream('users', { namespace: 'billing' })], {
+        ...settings,
+        namespaceLayout: 'flat',
+      }),
+    );
     expect(message).toContain('"users" (namespace "public") and "users" (namespace "billing") both map to the model "users"');
     expect(message).toContain('destination_object_name');
     expect(message).toContain('set namespace_layout to by_namespace');
   });
 
   it('does not offer the namespace layout when it would not help', () => {
-    const message = messageOf(() => assertDistinctLocations([configuredStream('accounts'), configuredStream('users', { destination_object_name: 'accounts' })], settings));
+    const message = messageOf(() =>
+      assertDistinctLocations([configuredStream('accounts'), configuredStream('users', { destination_object_name: 'accounts' })], settings),
+    );
     expect(message).toContain('"accounts" (no namespace) and "users" (no namespace) both map to the model "accounts"');
     expect(message).not.toContain('namespace_layout');
   });
 
   it('names the stream and the namespace it shadows, and both fixes, for a nested clash', () => {
-    const message = messageOf(() => assertDistinctLocations([configuredStream('users', { namespace: 'public' }), configuredStream('public')], settings));
-    expect(message).toContain('the stream "public" (no namespace) lands in "public/", which is also the namespace folder of "users" (namespace "public") (model "public/users")');
+    const message = messageOf(() =>
+      assertDistinctLocations([configuredStream('users', { namespace: 'public' }), configuredStream('public')], settings),
+    );
+    expect(message).toContain(
+      'the stream "public" (no namespace) lands in "public/", which is also the namespace folder of "users" (namespace "public") (model "public/users")',
+    );
     expect(message).toContain('destination_object_name');
     expect(message).toContain('set namespace_layout to flat');
   });
@@ -174,7 +230,11 @@ describe('assertDistinctLocations', () => {
   });
 
   it('counts the longest key exactly as the key builders make it', () => {
-    for (const [folder, manifestLocation] of [['exports/é', 'folder'], ['', 'bucket_root'], ['x', 'bucket_root']] as const) {
+    for (const [folder, manifestLocation] of [
+      ['exports/é', 'folder'],
+      ['', 'bucket_root'],
+      ['x', 'bucket_root'],
+    ] as const) {
       const model = modelForStream(configuredStream('users', { namespace: 'billing' }));
       const s = { folder, manifestLocation, namespaceLayout: 'by_namespace' as const };
       const keys = [

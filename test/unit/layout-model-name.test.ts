@@ -173,7 +173,17 @@ describe('modelName', () => {
   });
 
   it('gives distinct realistic names distinct models', () => {
-    const names = ['order items', 'order_items', 'order-items', 'order.items', 'Order Items', 'order__items', 'order_x20items', 'order%20items', 'orderitems'];
+    const names = [
+      'order items',
+      'order_items',
+      'order-items',
+      'order.items',
+      'Order Items',
+      'order__items',
+      'order_x20items',
+      'order%20items',
+      'orderitems',
+    ];
     const models = names.map((n) => modelName(n));
     expect(new Set(models).size).toBe(names.length);
   });
@@ -202,7 +212,9 @@ describe('modelName', () => {
   });
 
   it('matches the model pattern of spec/manifest.schema.json', () => {
-    const schema = JSON.parse(readFileSync(new URL('../../spec/manifest.schema.json', import.meta.url), 'utf8')) as { properties: { model: { pattern: string } } };
+    const schema = JSON.parse(readFileSync(new URL('../../spec/manifest.schema.json', import.meta.url), 'utf8')) as {
+      properties: { model: { pattern: string } };
+    };
     expect(new RegExp(schema.properties.model.pattern).source).toBe(MODEL_PATTERN.source);
     for (const bad of ['a/b/c', '/a', 'a/', 'a/.b', '.a/b', 'a/b..c', 'a//b', '']) expect(MODEL_PATTERN.test(bad), bad).toBe(false);
   });

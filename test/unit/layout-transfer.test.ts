@@ -62,7 +62,20 @@ describe('uuidv7', () => {
   });
 
   it('sorts by time as text, across byte and 32-bit boundaries, whatever the random bytes', () => {
-    const times = [0, 1, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 7, Date.parse('2024-05-01T23:59:59.999Z'), Date.parse('2024-05-02T00:00:00.000Z'), 253402300799999];
+    const times = [
+      0,
+      1,
+      255,
+      256,
+      65535,
+      65536,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 40 + 7,
+      Date.parse('2024-05-01T23:59:59.999Z'),
+      Date.parse('2024-05-02T00:00:00.000Z'),
+      253402300799999,
+    ];
     // Earlier ids get the largest random part, later ones the smallest: only time may order them.
     const ids = times.map((ms, i) => uuidv7(ms, new Uint8Array(10).fill(i % 2 ? 0x00 : 0xff)));
     expect([...ids].sort()).toEqual(ids);

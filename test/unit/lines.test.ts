@@ -10,7 +10,10 @@ interface Outcome {
 
 /** Reads the given chunks (each a separate 'data' event) to the end or to the first error. */
 async function read(chunks: (string | Buffer)[], maxLineBytes?: number): Promise<Outcome> {
-  const input = Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)), { objectMode: false });
+  const input = Readable.from(
+    chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)),
+    { objectMode: false },
+  );
   const lines: InputLine[] = [];
   try {
     for await (const line of readLines(input, maxLineBytes)) lines.push(line);

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { Validator, type Schema } from 'jsonschema';
 import type { Column } from '../../src/formats/format.js';
 import { newTransfer } from '../../src/layout/transfer.js';
-import { buildManifest, manifestProblems, serializeManifest, type CommittedFile, type Manifest, type ManifestInput } from '../../src/write/manifest.js';
+import {
+  buildManifest,
+  manifestProblems,
+  serializeManifest,
+  type CommittedFile,
+  type Manifest,
+  type ManifestInput,
+} from '../../src/write/manifest.js';
 import { configuredStream } from './support/catalog.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../spec/manifest.schema.json', import.meta.url), 'utf8')) as Schema & {
@@ -12,7 +19,10 @@ const schema = JSON.parse(readFileSync(new URL('../../spec/manifest.schema.json'
 };
 const schemaErrors = (value: unknown): string[] => new Validator().validate(value, schema).errors.map((e) => `${e.property} ${e.message}`);
 
-const transfer = newTransfer(() => Date.parse('2024-05-01T23:59:59.999Z'), () => new Uint8Array(10).fill(7));
+const transfer = newTransfer(
+  () => Date.parse('2024-05-01T23:59:59.999Z'),
+  () => new Uint8Array(10).fill(7),
+);
 const columns: Column[] = [
   { name: '_airbyte_raw_id', type: 'VARCHAR' },
   { name: '_airbyte_extracted_at', type: 'TIMESTAMP WITH TIME ZONE' },
@@ -72,8 +82,22 @@ describe('buildManifest', () => {
       format: { type: 'parquet', compression: 'snappy' },
       columns,
       files: [
-        { key: file(0, 10).key, records: 10, bytes: 1000, sha256: '0'.repeat(64), min_extracted_at: '2024-05-01T23:00:00.000Z', max_extracted_at: '2024-05-01T23:59:00.000Z' },
-        { key: file(1, 5).key, records: 5, bytes: 1001, sha256: '1'.repeat(64), min_extracted_at: '2024-05-01T23:00:00.000Z', max_extracted_at: '2024-05-01T23:59:00.000Z' },
+        {
+          key: file(0, 10).key,
+          records: 10,
+          bytes: 1000,
+          sha256: '0'.repeat(64),
+          min_extracted_at: '2024-05-01T23:00:00.000Z',
+          max_extracted_at: '2024-05-01T23:59:00.000Z',
+        },
+        {
+          key: file(1, 5).key,
+          records: 5,
+          bytes: 1001,
+          sha256: '1'.repeat(64),
+          min_extracted_at: '2024-05-01T23:00:00.000Z',
+          max_extracted_at: '2024-05-01T23:59:00.000Z',
+        },
       ],
       record_count: 15,
     } satisfies Manifest);
@@ -106,7 +130,7 @@ describe('buildManifest', () => {
     expect(schemaErrors(m)).toEqual([]);
   });
 
-  it('copies its inputs: appending to the session\'s file list later does not change a built manifest', () => {
+  it("copies its inputs: appending to the session's file list later does not change a built manifest", () => {
     const files = [file(0, 10)];
     const cols = [...columns];
     const m = buildManifest(input({ files, columns: cols }));
@@ -117,15 +141,14 @@ describe('buildManifest', () => {
     expect(m.record_count).toBe(10);
   });
 
-  it.each([
-    [{ type: 'parquet', compression: 'zstd' }],
-    [{ type: 'csv', compression: 'gzip' }],
-    [{ type: 'jsonl', compression: 'none' }],
-  ] as const)('records the format %j', (format) => {
-    const m = buildManifest(input({ format }));
-    expect(m.format).toEqual(format);
-    expect(schemaErrors(m)).toEqual([]);
-  });
+  it.each([[{ type: 'parquet', compression: 'zstd' }], [{ type: 'csv', compression: 'gzip' }], [{ type: 'jsonl', compression: 'none' }]] as const)(
+    'records the format %j',
+    (format) => {
+      const m = buildManifest(input({ format }));
+      expect(m.format).toEqual(format);
+      expect(schemaErrors(m)).toEqual([]);
+    },
+  );
 });
 
 describe('serializeManifest', () => {
@@ -140,7 +163,7 @@ describe('serializeManifest', () => {
     expect(parsed).toEqual(buildManifest(input()));
   });
 
-  it('gives the same text whatever order the object\'s keys were set in', () => {
+  it("gives the same text whatever order the object's keys were set in", () => {
     const m = buildManifest(input());
     const shuffled = Object.fromEntries(Object.entries(m).reverse()) as unknown as Manifest;
     shuffled.stream = { namespace: m.stream.namespace, name: m.stream.name };
@@ -150,7 +173,27 @@ describe('serializeManifest', () => {
 
 describe('spec/manifest.schema.json', () => {
   it('requires exactly the fields of docs/layout.md ("Manifests")', () => {
-    const design = ['manifest_version', 'transfer_id', 'sync_id', 'model', 'stream', 'transfer_date', 'transfer_timestamp', 'status', 'started_at', 'updated_at', 'destination_sync_mode', 'generation_id', 'minimum_generation_id', 'primary_key', 'cursor_field', 'format', 'columns', 'files', 'record_count'];
+    const design = [
+      'manifest_version',
+      'transfer_id',
+      'sync_id',
+      'model',
+      'stream',
+      'transfer_date',
+      'transfer_timestamp',
+      'status',
+      'started_at',
+      'updated_at',
+      'destination_sync_mode',
+      'generation_id',
+      'minimum_generation_id',
+      'primary_key',
+      'cursor_field',
+      'format',
+      'columns',
+      'files',
+      'record_count',
+    ];
     expect(schema.required).toEqual(design);
     expect(Object.keys(schema.properties)).toEqual(design);
     expect((schema as { $schema: string }).$schema).toBe('http://json-schema.org/draft-07/schema#');

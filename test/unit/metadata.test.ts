@@ -19,12 +19,44 @@ const data = doc.data;
 const DEFINITION_ID = '8082e1f6-ba51-4755-9438-b95e58490062';
 
 // The format's keys under `data` (metadataSpecVersion 1.0); any other key is rejected.
-const REQUIRED = ['name', 'definitionId', 'connectorType', 'connectorSubtype', 'dockerRepository', 'dockerImageTag', 'documentationUrl', 'githubIssueLabel', 'license', 'releaseStage'];
+const REQUIRED = [
+  'name',
+  'definitionId',
+  'connectorType',
+  'connectorSubtype',
+  'dockerRepository',
+  'dockerImageTag',
+  'documentationUrl',
+  'githubIssueLabel',
+  'license',
+  'releaseStage',
+];
 const OPTIONAL = [
-  'icon', 'connectorBuildOptions', 'connectorTestSuitesOptions', 'supportsDbt', 'supportsNormalization', 'externalDocumentationUrls',
-  'maxSecondsBetweenMessages', 'releaseDate', 'protocolVersion', 'erdUrl', 'supportLevel', 'tags', 'registryOverrides', 'allowedHosts',
-  'releases', 'normalizationConfig', 'suggestedStreams', 'resourceRequirements', 'ab_internal', 'remoteRegistries', 'supportsRefreshes',
-  'generated', 'supportsFileTransfer', 'supportsDataActivation', 'connectorIPCOptions',
+  'icon',
+  'connectorBuildOptions',
+  'connectorTestSuitesOptions',
+  'supportsDbt',
+  'supportsNormalization',
+  'externalDocumentationUrls',
+  'maxSecondsBetweenMessages',
+  'releaseDate',
+  'protocolVersion',
+  'erdUrl',
+  'supportLevel',
+  'tags',
+  'registryOverrides',
+  'allowedHosts',
+  'releases',
+  'normalizationConfig',
+  'suggestedStreams',
+  'resourceRequirements',
+  'ab_internal',
+  'remoteRegistries',
+  'supportsRefreshes',
+  'generated',
+  'supportsFileTransfer',
+  'supportsDataActivation',
+  'connectorIPCOptions',
 ];
 
 describe('metadata.yaml', () => {
@@ -74,8 +106,11 @@ describe('metadata.yaml', () => {
     expect(`airbytehq/${pkg.name}`).toBe([...repos][0]);
   });
 
-  it('asks the sync container for the memory that docs/operations.md recommends, in Airbyte\'s resourceRequirements format', () => {
-    const requirements = data.resourceRequirements as { default?: unknown; jobSpecific: { jobType: string; resourceRequirements: Record<string, string> }[] };
+  it("asks the sync container for the memory that docs/operations.md recommends, in Airbyte's resourceRequirements format", () => {
+    const requirements = data.resourceRequirements as {
+      default?: unknown;
+      jobSpecific: { jobType: string; resourceRequirements: Record<string, string> }[];
+    };
     expect(Object.keys(requirements).every((k) => ['default', 'jobSpecific'].includes(k))).toBe(true);
     const JOB_TYPES = ['get_spec', 'check_connection', 'discover_schema', 'sync', 'reset_connection', 'connection_updater', 'replicate'];
     for (const job of requirements.jobSpecific) {

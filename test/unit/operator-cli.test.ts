@@ -23,7 +23,10 @@ describe('policy and verify arguments', () => {
     [['policy', '--config', 'c.json'], { name: 'policy', configPath: 'c.json', reader: false, json: false }],
     [['policy', '--reader', '--config', 'c.json', '--json'], { name: 'policy', configPath: 'c.json', reader: true, json: true }],
     [['verify', '--config=c.json'], { name: 'verify', configPath: 'c.json', json: false }],
-    [['verify', '--config', 'c.json', '--model', 'users', '--since', '2026-03-01', '--json'], { name: 'verify', configPath: 'c.json', model: 'users', since: '2026-03-01', json: true }],
+    [
+      ['verify', '--config', 'c.json', '--model', 'users', '--since', '2026-03-01', '--json'],
+      { name: 'verify', configPath: 'c.json', model: 'users', since: '2026-03-01', json: true },
+    ],
   ])('reads %j', (argv, expected) => {
     expect(parseArgs(argv)).toEqual(expected);
   });

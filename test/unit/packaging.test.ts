@@ -142,7 +142,12 @@ describe('Dockerfile', () => {
   it('runs as a numeric non-root user', () => {
     const user = all(runtime, 'USER').at(-1);
     expect(user).toMatch(/^\d+(:\d+)?$/);
-    expect(user!.split(':').map(Number).every((id) => id !== 0)).toBe(true);
+    expect(
+      user!
+        .split(':')
+        .map(Number)
+        .every((id) => id !== 0),
+    ).toBe(true);
   });
 
   it('copies into the build stage only files that exist and that the build context keeps', () => {
@@ -164,7 +169,17 @@ describe('.dockerignore', () => {
   const dockerignore = read('.dockerignore');
 
   it('keeps local state, build output, tests and git history out of the build context', () => {
-    for (const path of ['node_modules/yaml/package.json', 'dist/main.js', 'test/unit/spec.test.ts', 'integration_tests/support/cli.ts', '.git/HEAD', '.s3-test-server/run/ceph.conf', 'config.json', 'secrets/config.json', 'README.md']) {
+    for (const path of [
+      'node_modules/yaml/package.json',
+      'dist/main.js',
+      'test/unit/spec.test.ts',
+      'integration_tests/support/cli.ts',
+      '.git/HEAD',
+      '.s3-test-server/run/ceph.conf',
+      'config.json',
+      'secrets/config.json',
+      'README.md',
+    ]) {
       expect(dockerContextKeeps(dockerignore, path), path).toBe(false);
     }
   });

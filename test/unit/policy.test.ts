@@ -20,7 +20,8 @@ const config = (extra: Record<string, unknown> = {}) => buildConfig({ ...base, .
 function examples(file: string): { what: string; config: unknown; block: string }[] {
   const text = readFileSync(resolve(ROOT, file), 'utf8');
   const found = [];
-  for (const m of text.matchAll(/<!-- policy-example: (\S+) (\{.*\}) -->\n```json\n([\s\S]*?)\n```/g)) found.push({ what: m[1]!, config: JSON.parse(m[2]!), block: m[3]! });
+  for (const m of text.matchAll(/<!-- policy-example: (\S+) (\{.*\}) -->\n```json\n([\s\S]*?)\n```/g))
+    found.push({ what: m[1]!, config: JSON.parse(m[2]!), block: m[3]! });
   return found;
 }
 
@@ -29,7 +30,12 @@ function printed(what: string, raw: unknown): string {
   const c = buildConfig(raw);
   const report = policyReport(c, kind === 'reader' ? 'reader' : 'writer');
   const doc = kind === 'trust' ? report.trust_policy! : report.permissions_policy;
-  if (sid) return JSON.stringify(doc.Statement.find((s) => s.Sid === sid), null, 2);
+  if (sid)
+    return JSON.stringify(
+      doc.Statement.find((s) => s.Sid === sid),
+      null,
+      2,
+    );
   return formatPolicy(doc);
 }
 
@@ -76,10 +82,23 @@ describe('the permissions table', () => {
 describe('permissionsPolicy', () => {
   it('with no folder and manifests at the root: the whole bucket, and an unconditioned listing for readers', () => {
     const writer = permissionsPolicy(config(), 'writer');
-    expect(writer.Statement[0]).toEqual({ Sid: 'WriteTransferObjects', Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::acme-exports/*' });
-    expect(writer.Statement[1]!.Resource).toEqual(['arn:aws:s3:::acme-exports/_connection_check_*', 'arn:aws:s3:::acme-exports/_manifests/_connection_check_*']);
+    expect(writer.Statement[0]).toEqual({
+      Sid: 'WriteTransferObjects',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::acme-exports/*',
+    });
+    expect(writer.Statement[1]!.Resource).toEqual([
+      'arn:aws:s3:::acme-exports/_connection_check_*',
+      'arn:aws:s3:::acme-exports/_manifests/_connection_check_*',
+    ]);
     const reader = permissionsPolicy(config(), 'reader');
-    expect(reader.Statement[0]).toEqual({ Sid: 'ListExportObjects', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::acme-exports' });
+    expect(reader.Statement[0]).toEqual({
+      Sid: 'ListExportObjects',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: 'arn:aws:s3:::acme-exports',
+    });
   });
 
   it('with manifests under the folder: every object resource is under the folder', () => {
@@ -96,10 +115,22 @@ describe('permissionsPolicy', () => {
   it('with sse_kms: the key for the writer (GenerateDataKey, Decrypt) and for readers (Decrypt)', () => {
     const key = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const c = config({ encryption: { mode: 'sse_kms', kms_key_arn: key } });
-    expect(permissionsPolicy(c, 'writer').Statement).toContainEqual({ Sid: 'UseTransferKmsKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key });
-    expect(permissionsPolicy(c, 'reader').Statement).toContainEqual({ Sid: 'DecryptExportObjects', Effect: 'Allow', Action: 'kms:Decrypt', Resource: key });
+    expect(permissionsPolicy(c, 'writer').Statement).toContainEqual({
+      Sid: 'UseTransferKmsKey',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: key,
+    });
+    expect(permissionsPolicy(c, 'reader').Statement).toContainEqual({
+      Sid: 'DecryptExportObjects',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: key,
+    });
     expect(permissionsPolicy(config(), 'writer').Statement.some((s) => s.Sid === 'UseTransferKmsKey')).toBe(false);
-    expect(policyReport(config({ encryption: { mode: 'sse_kms', kms_key_arn: 'alias/exports' } }), 'writer').notes.join(' ')).toContain('is not a key ARN');
+    expect(policyReport(config({ encryption: { mode: 'sse_kms', kms_key_arn: 'alias/exports' } }), 'writer').notes.join(' ')).toContain(
+      'is not a key ARN',
+    );
   });
 });
 
@@ -139,12 +170,20 @@ describe('trust policies', () => {
     const r = policyReport(config({ credentials: { auth_type: 'web_identity', role_arn: roleArn, web_identity_token_file: path } }), 'writer');
     expect(r.trust_policy!.Statement[0]).toMatchObject({
       Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC123' },
-      Condition: { StringEquals: { 'oidc.eks.us-east-1.amazonaws.com/id/ABC123:sub': 'system:serviceaccount:etl:export', 'oidc.eks.us-east-1.amazonaws.com/id/ABC123:aud': 'sts.amazonaws.com' } },
+      Condition: {
+        StringEquals: {
+          'oidc.eks.us-east-1.amazonaws.com/id/ABC123:sub': 'system:serviceaccount:etl:export',
+          'oidc.eks.us-east-1.amazonaws.com/id/ABC123:aud': 'sts.amazonaws.com',
+        },
+      },
     });
   });
 
   it('access keys and the default chain: no trust policy; readers: none either', () => {
-    const keys = policyReport(config({ credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value-1234' } }), 'writer');
+    const keys = policyReport(
+      config({ credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value-1234' } }),
+      'writer',
+    );
     expect(keys.trust_policy).toBeNull();
     expect(keys.attach_to).toContain('IAM user');
     expect(JSON.stringify(keys)).not.toContain('secret-value-1234');

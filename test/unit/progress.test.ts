@@ -12,7 +12,11 @@ const dir = mkdtempSync(join(tmpdir(), 'progress-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function sink(name: string, index = 0): StreamSink {
-  const configured = { stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' } as ConfiguredAirbyteStream;
+  const configured = {
+    stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh'] },
+    sync_mode: 'full_refresh',
+    destination_sync_mode: 'append',
+  } as ConfiguredAirbyteStream;
   return new StreamSink(name, configured, name, new CopyConverter(), dir, index);
 }
 

@@ -48,7 +48,10 @@ describe('the line a RECORD spools', () => {
   });
 
   it('replaces lone surrogates in keys and outside data too (DuckDB parses the whole line)', () => {
-    const line = record('{"k\\ud800":1,"n":{"\\udfff":[true]}}', ',"meta":{"changes":[{"field":"\\ud801","change":"NULLED","reason":"SOURCE_SERIALIZATION_ERROR"}]}');
+    const line = record(
+      '{"k\\ud800":1,"n":{"\\udfff":[true]}}',
+      ',"meta":{"changes":[{"field":"\\ud801","change":"NULLED","reason":"SOURCE_SERIALIZATION_ERROR"}]}',
+    );
     const out = spooled(line);
     expect(out).not.toMatch(/\\u[dD][89abAB]/);
     expect(JSON.parse(out)).toEqual(wellFormed(JSON.parse(line)));
@@ -56,7 +59,9 @@ describe('the line a RECORD spools', () => {
 
   it('spools an integer of int64 beyond 2^53 written with a fraction or exponent as its digits', () => {
     const line = record('{"a":123456789012345678.0,"b":[9007199254740993.0,1e18,-9223372036854775808.0],"c":{"d":1.2345678901234567890e18}}');
-    expect(spooled(line)).toBe(record('{"a":123456789012345678,"b":[9007199254740993,1000000000000000000,-9223372036854775808],"c":{"d":1234567890123456789}}'));
+    expect(spooled(line)).toBe(
+      record('{"a":123456789012345678,"b":[9007199254740993,1000000000000000000,-9223372036854775808],"c":{"d":1234567890123456789}}'),
+    );
   });
 
   it('gives a line with a number that is not an integer but whose double is the inexact verdict, and changes nothing else', () => {
@@ -71,12 +76,14 @@ describe('the line a RECORD spools', () => {
   });
 
   it('looks at numbers in data only', () => {
-    const bytes = Buffer.from('{"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1.0000000000000001e12,"meta":{"n":123456789012345678.0}}}');
+    const bytes = Buffer.from(
+      '{"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1.0000000000000001e12,"meta":{"n":123456789012345678.0}}}',
+    );
     expect(scanRecordLine(bytes)!.line).toBe(bytes);
     expect(scanRecordLine(bytes)!.inexact).toBe(false);
   });
 
-  it('keeps white space after the opening brace as sent (the verdict is in the spool line\'s header, not in the JSON)', () => {
+  it("keeps white space after the opening brace as sent (the verdict is in the spool line's header, not in the JSON)", () => {
     const tabbed = Buffer.from('{\t"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1}}');
     expect(scanRecordLine(tabbed)!.line).toBe(tabbed);
     expect(decodeSpoolLine(recordLineToSpool(tabbed)).verdict).toBe('doubtful');
@@ -134,9 +141,11 @@ describe('the scan never misses a number that needs a look', () => {
   function token(): string {
     const sign = rand() < 0.3 ? '-' : '';
     const r = rand();
-    if (r < 0.25) return `${sign}${digits(1 + Math.floor(rand() * 19))}.${run(rand() < 0.5 ? '0' : '9', Math.floor(rand() * 20))}${digits(1 + Math.floor(rand() * 3), '0123456789')}`;
+    if (r < 0.25)
+      return `${sign}${digits(1 + Math.floor(rand() * 19))}.${run(rand() < 0.5 ? '0' : '9', Math.floor(rand() * 20))}${digits(1 + Math.floor(rand() * 3), '0123456789')}`;
     if (r < 0.45) return `${sign}${rand() < 0.3 ? '0' : digits(1 + Math.floor(rand() * 20))}.${digits(1 + Math.floor(rand() * 20), '0123456789')}`;
-    if (r < 0.7) return `${sign}${digits(1 + Math.floor(rand() * 17))}${rand() < 0.5 ? '.' + digits(1 + Math.floor(rand() * 6), '0123456789') : ''}e${rand() < 0.4 ? '-' : rand() < 0.5 ? '+' : ''}${Math.floor(rand() * (rand() < 0.2 ? 500 : 25))}`;
+    if (r < 0.7)
+      return `${sign}${digits(1 + Math.floor(rand() * 17))}${rand() < 0.5 ? '.' + digits(1 + Math.floor(rand() * 6), '0123456789') : ''}e${rand() < 0.4 ? '-' : rand() < 0.5 ? '+' : ''}${Math.floor(rand() * (rand() < 0.2 ? 500 : 25))}`;
     if (r < 0.8) return `${sign}${digits(15 + Math.floor(rand() * 5))}.${run('0', 1 + Math.floor(rand() * 3))}`;
     if (r < 0.9) {
       // Near an integer, the point anywhere: k integer digits, a run of 0s or 9s, then digits.
@@ -150,7 +159,8 @@ describe('the scan never misses a number that needs a look', () => {
       const at = Math.max(1, Math.min(all.length - 1, m[1]!.length - shift));
       return `${sign}${all.slice(0, at).replace(/^0+(?=\d)/, '')}.${all.slice(at)}e${m[1]!.length - at}`;
     }
-    if (r < 0.95) return `${sign}0.${run('0', Math.floor(rand() * 330))}${digits(1 + Math.floor(rand() * 3))}${rand() < 0.5 ? `e-${Math.floor(rand() * 340)}` : ''}`;
+    if (r < 0.95)
+      return `${sign}0.${run('0', Math.floor(rand() * 330))}${digits(1 + Math.floor(rand() * 3))}${rand() < 0.5 ? `e-${Math.floor(rand() * 340)}` : ''}`;
     // Around the least double (4.9e-324): underflow to 0 or not.
     return `${sign}${digits(1 + Math.floor(rand() * 3))}${rand() < 0.5 ? '.' + digits(1 + Math.floor(rand() * 3), '0123456789') : ''}e-${310 + Math.floor(rand() * 30)}`;
   }

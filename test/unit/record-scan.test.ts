@@ -24,7 +24,8 @@ function viaJsonParse(line: string): Pick<RecordFacts, 'stream' | 'namespace'> |
   return { stream: r.stream, namespace: typeof r.namespace === 'string' ? r.namespace : undefined };
 }
 
-const RECORD = '{"type":"RECORD","record":{"stream":"users","data":{"id":1,"name":"Zoë \\"q\\"","tags":["a",{"b":[null,true,false]}],"n":-1.5e-3},"emitted_at":1700000000000}}';
+const RECORD =
+  '{"type":"RECORD","record":{"stream":"users","data":{"id":1,"name":"Zoë \\"q\\"","tags":["a",{"b":[null,true,false]}],"n":-1.5e-3},"emitted_at":1700000000000}}';
 
 describe('scanRecordLine', () => {
   it('routes a RECORD from its bytes: stream and namespace, escapes decoded', () => {
@@ -33,21 +34,29 @@ describe('scanRecordLine', () => {
       stream: 'orders\n',
       namespace: 'shop',
     });
-    expect(scan('  {\t"record" : { "emitted_at" : -0.5e+2 , "data" : { } , "stream" : "ünïcødé/../x" , "namespace" : null } , "type" : "RECORD" }\r ')).toEqual({
+    expect(
+      scan('  {\t"record" : { "emitted_at" : -0.5e+2 , "data" : { } , "stream" : "ünïcødé/../x" , "namespace" : null } , "type" : "RECORD" }\r '),
+    ).toEqual({
       stream: 'ünïcødé/../x',
       namespace: undefined,
     });
   });
 
   it('takes the last of duplicate keys, as JSON.parse does', () => {
-    expect(scan('{"type":"LOG","type":"RECORD","record":{"stream":"a","stream":"b","data":{},"emitted_at":1}}')).toEqual({ stream: 'b', namespace: undefined });
+    expect(scan('{"type":"LOG","type":"RECORD","record":{"stream":"a","stream":"b","data":{},"emitted_at":1}}')).toEqual({
+      stream: 'b',
+      namespace: undefined,
+    });
     expect(scan('{"type":"RECORD","type":"LOG","record":{"stream":"a","data":{},"emitted_at":1}}')).toBeUndefined();
     expect(scan('{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":1},"record":5}')).toBeUndefined();
     expect(scan('{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":1,"data":[]}}')).toBeUndefined();
   });
 
   it('recognises escaped spellings of the keys and of "RECORD"', () => {
-    expect(scan('{"typ\\u0065":"REC\\u004fRD","rec\\u006frd":{"str\\u0065am":"a","d\\u0061ta":{},"emitted\\u005fat":1}}')).toEqual({ stream: 'a', namespace: undefined });
+    expect(scan('{"typ\\u0065":"REC\\u004fRD","rec\\u006frd":{"str\\u0065am":"a","d\\u0061ta":{},"emitted\\u005fat":1}}')).toEqual({
+      stream: 'a',
+      namespace: undefined,
+    });
   });
 
   it.each([
@@ -109,7 +118,33 @@ describe('scanRecordLine', () => {
 
   it('agrees with JSON.parse on thousands of mutated lines (never accepts what JSON.parse rejects)', () => {
     const rand = seededRandom(12345);
-    const alphabet = ['{', '}', '[', ']', '"', ':', ',', '\\', ' ', '0', '1', '-', '.', 'e', 'E', '+', 'u', 'n', 't', 'f', 'a', '\u0001', '\t', 'é', 'x'];
+    const alphabet = [
+      '{',
+      '}',
+      '[',
+      ']',
+      '"',
+      ':',
+      ',',
+      '\\',
+      ' ',
+      '0',
+      '1',
+      '-',
+      '.',
+      'e',
+      'E',
+      '+',
+      'u',
+      'n',
+      't',
+      'f',
+      'a',
+      '\u0001',
+      '\t',
+      'é',
+      'x',
+    ];
     const seeds = [
       RECORD,
       '{"type":"RECORD","record":{"namespace":"n","stream":"s","data":{"a":"\\u00e9\\\\","b":[1,2.5,-0,1E+2],"c":{"d":null}},"emitted_at":1,"meta":{"changes":[]}}}',
@@ -124,7 +159,12 @@ describe('scanRecordLine', () => {
         const at = Math.floor(rand() * (line.length + 1));
         const ch = alphabet[Math.floor(rand() * alphabet.length)]!;
         const op = rand();
-        line = op < 0.33 ? line.slice(0, at) + ch + line.slice(at) : op < 0.66 ? line.slice(0, at) + line.slice(at + 1) : line.slice(0, at) + ch + line.slice(at + 1);
+        line =
+          op < 0.33
+            ? line.slice(0, at) + ch + line.slice(at)
+            : op < 0.66
+              ? line.slice(0, at) + line.slice(at + 1)
+              : line.slice(0, at) + ch + line.slice(at + 1);
       }
       mutants++;
       const expected = viaJsonParse(line);

@@ -59,10 +59,14 @@ describe('Redactor', () => {
     expect(r.redact('Could not connect to the STS endpoint http://user:pass-word@127.0.0.1:7481: refused')).toBe(
       'Could not connect to the STS endpoint http://**********@127.0.0.1:7481: refused',
     );
-    expect(r.redact('{"endpoint":"https://AKIA:s3cr%2Ft@minio.internal:9000/path","next":"a@b"}')).toBe('{"endpoint":"https://**********@minio.internal:9000/path","next":"a@b"}');
+    expect(r.redact('{"endpoint":"https://AKIA:s3cr%2Ft@minio.internal:9000/path","next":"a@b"}')).toBe(
+      '{"endpoint":"https://**********@minio.internal:9000/path","next":"a@b"}',
+    );
     // an unencoded '@' in the password is masked with the rest
     expect(r.redact('HTTPS://u:p@ss@host/x')).toBe('HTTPS://**********@host/x');
-    expect(r.redact('http://token@host and s3://bucket/users/a@b.parquet and mailto:a@b.c')).toBe('http://**********@host and s3://bucket/users/a@b.parquet and mailto:a@b.c');
+    expect(r.redact('http://token@host and s3://bucket/users/a@b.parquet and mailto:a@b.c')).toBe(
+      'http://**********@host and s3://bucket/users/a@b.parquet and mailto:a@b.c',
+    );
     expect(r.redact('http://127.0.0.1:7480/bucket?x=a@b')).toBe('http://127.0.0.1:7480/bucket?x=a@b');
   });
 
@@ -86,7 +90,13 @@ describe('secretPropertyNames', () => {
   });
 
   it('finds nested secrets and ignores airbyte_secret: false', () => {
-    const schema = { properties: { a: { airbyte_secret: false }, b: { oneOf: [{ properties: { c: { airbyte_secret: true } } }] }, d: { items: { properties: { e: { airbyte_secret: true } } } } } };
+    const schema = {
+      properties: {
+        a: { airbyte_secret: false },
+        b: { oneOf: [{ properties: { c: { airbyte_secret: true } } }] },
+        d: { items: { properties: { e: { airbyte_secret: true } } } },
+      },
+    };
     expect(secretPropertyNames(schema)).toEqual(new Set(['c', 'e']));
   });
 });
@@ -104,7 +114,9 @@ describe('redaction on stdout', () => {
     const chunks: Buffer[] = [];
     sink.on('data', (c: Buffer) => chunks.push(c));
     const out = new MessageWriter(sink, new Redactor([AWS_SECRET]));
-    await out.send(traceFor(new ConfigError(`The signature for ${AWS_SECRET} does not match`, { internal: `url=${encodeURIComponent(AWS_SECRET)}` })));
+    await out.send(
+      traceFor(new ConfigError(`The signature for ${AWS_SECRET} does not match`, { internal: `url=${encodeURIComponent(AWS_SECRET)}` })),
+    );
     const text = Buffer.concat(chunks).toString('utf8');
     expect(text).not.toContain(AWS_SECRET);
     expect(text).not.toContain(encodeURIComponent(AWS_SECRET));
@@ -132,7 +144,11 @@ describe('every configured secret is masked: shorter ones are refused by the spe
 
   it.each(['a', 'ab', 'abc'])('refuses a config whose secret_access_key is %j, without quoting it', (secret) => {
     const found = configProblems(
-      { s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1', credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: secret } },
+      {
+        s3_bucket_name: 'acme-exports',
+        s3_bucket_region: 'us-east-1',
+        credentials: { auth_type: 'access_key', access_key_id: 'AKIAEXAMPLE', secret_access_key: secret },
+      },
       spec.connectionSpecification,
     );
     expect(found).toEqual([{ path: 'credentials.secret_access_key', message: expect.stringContaining('at least 4 characters') }]);
@@ -141,7 +157,9 @@ describe('every configured secret is masked: shorter ones are refused by the spe
 
 describe('the leak scan of the integration tests (integration_tests/support/secrets.ts)', () => {
   it('looks for a secret of 4 characters or more wherever it occurs', () => {
-    expect(findLeaks({ stdout: 'x\nthe key k3y!1 is bad\n' }, [{ source: 'a test secret', value: 'k3y!' }])).toEqual(['a test secret (4 characters) appears in stdout, line 2']);
+    expect(findLeaks({ stdout: 'x\nthe key k3y!1 is bad\n' }, [{ source: 'a test secret', value: 'k3y!' }])).toEqual([
+      'a test secret (4 characters) appears in stdout, line 2',
+    ]);
   });
 
   it('looks for a shorter secret only as a whole JSON string value, so that ordinary text does not match', () => {

@@ -22,7 +22,10 @@ describe('integration_tests/sample', () => {
   });
 
   it('has a few thousand records of the three catalog streams, STREAM states for each, and rows that share a primary key', () => {
-    const messages = read('messages.jsonl').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const messages = read('messages.jsonl')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const records = messages.filter((m) => m.type === 'RECORD').map((m) => m.record);
     expect(records.length).toBeGreaterThanOrEqual(2000);
     const catalog = parseCatalog(JSON.parse(read('configured_catalog.json')));
@@ -33,7 +36,8 @@ describe('integration_tests/sample', () => {
       const rows = records.filter((r) => r.stream === name);
       expect(rows.length, name).toBeGreaterThan(500);
       expect(messages.filter((m) => m.type === 'STATE' && m.state.stream.stream_descriptor.name === name).length, name).toBeGreaterThan(1);
-      if (s.destination_sync_mode !== 'overwrite') expect(new Set(rows.map((r) => r.data[pk])).size, `${name} has updated rows`).toBeLessThan(rows.length);
+      if (s.destination_sync_mode !== 'overwrite')
+        expect(new Set(rows.map((r) => r.data[pk])).size, `${name} has updated rows`).toBeLessThan(rows.length);
     }
     expect(catalog.streams.find((s) => s.destination_sync_mode === 'overwrite')).toMatchObject({ generation_id: 3, minimum_generation_id: 3 });
     // emitted_at identifies a record: the acceptance test relies on it
@@ -65,18 +69,31 @@ describe('integration_tests/sample/namespaces', () => {
       ['public', 'users'],
       ['billing', 'users'],
     ]);
-    const messages = readFileSync(resolve(NS, 'messages.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const messages = readFileSync(resolve(NS, 'messages.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     for (const ns of ['public', 'billing']) {
       expect(messages.filter((m) => m.type === 'RECORD' && m.record.namespace === ns)).toHaveLength(40);
       expect(messages.filter((m) => m.type === 'STATE' && m.state.stream.stream_descriptor.namespace === ns)).toHaveLength(4);
-      expect(messages.filter((m) => m.type === 'TRACE' && m.trace.stream_status.stream_descriptor.namespace === ns).map((m) => m.trace.stream_status.status)).toEqual(['STARTED', 'COMPLETE']);
+      expect(
+        messages
+          .filter((m) => m.type === 'TRACE' && m.trace.stream_status.stream_descriptor.namespace === ns)
+          .map((m) => m.trace.stream_status.status),
+      ).toEqual(['STARTED', 'COMPLETE']);
     }
   });
 });
 
 describe('recipes of docs/reading.md', () => {
   it('finds each named sql block and points it at a local copy of the bucket', () => {
-    for (const name of ['duckdb-committed-rows', 'duckdb-latest-users', 'duckdb-history-orders', 'duckdb-latest-events', 'duckdb-latest-billing-users']) {
+    for (const name of [
+      'duckdb-committed-rows',
+      'duckdb-latest-users',
+      'duckdb-history-orders',
+      'duckdb-latest-events',
+      'duckdb-latest-billing-users',
+    ]) {
       const sql = recipeSql(name);
       expect(sql, name).toMatch(/^(CREATE|SELECT)/);
       expect(sql.endsWith(';')).toBe(false);

@@ -24,7 +24,11 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
   const store = new MemoryStore();
   const sinks = new Map<string, StreamSink>();
   streams.forEach((name, i) => {
-    const configured = { stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' } as ConfiguredAirbyteStream;
+    const configured = {
+      stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh'] },
+      sync_mode: 'full_refresh',
+      destination_sync_mode: 'append',
+    } as ConfiguredAirbyteStream;
     const key = streamKey(name);
     sinks.set(key, new StreamSink(key, configured, name, new CopyConverter(), dir, i));
   });
@@ -48,7 +52,10 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
     dataKey: (sink, part) => `${sink.model}/part-${part}.jsonl`,
     writeManifest: async (sink) => {
       for (const f of sink.files) if (!store.objects.has(f.key)) listedBeforeUpload.push(f.key);
-      listed.set(sink.model, sink.files.reduce((n, f) => n + f.records, 0));
+      listed.set(
+        sink.model,
+        sink.files.reduce((n, f) => n + f.records, 0),
+      );
       manifestWrites.push({ model: sink.model, files: sink.files.length });
     },
     onCommitted: (sink, end) => {
@@ -66,7 +73,15 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
     sinks,
     tracker,
     committer,
-    limits: { targetFileBytes: 1 << 30, flushIntervalMs: 300_000, spoolBudgetBytes: 1 << 30, backlogBudgetBytes: 1 << 30, spoolMemoryBytes: 1 << 20, heldStatesBytes: 1 << 30, ...limits },
+    limits: {
+      targetFileBytes: 1 << 30,
+      flushIntervalMs: 300_000,
+      spoolBudgetBytes: 1 << 30,
+      backlogBudgetBytes: 1 << 30,
+      spoolMemoryBytes: 1 << 20,
+      heldStatesBytes: 1 << 30,
+      ...limits,
+    },
     now: () => clock,
     echo: (l) => {
       for (const line of l) listedAtEcho.push(new Map(listed));
@@ -83,11 +98,34 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
   const take = (...lines: string[]) => {
     for (const text of lines) session.handleLine({ text, lineNo: ++lineNo });
   };
-  return { dir, store, sinks, tracker, committer, session, echoed, manifestWrites, listedAtEcho, listedBeforeUpload, cuts, feed, take, tick: (ms: number) => (clock += ms) };
+  return {
+    dir,
+    store,
+    sinks,
+    tracker,
+    committer,
+    session,
+    echoed,
+    manifestWrites,
+    listedAtEcho,
+    listedBeforeUpload,
+    cuts,
+    feed,
+    take,
+    tick: (ms: number) => (clock += ms),
+  };
 }
 
 const storedRecords = (store: MemoryStore, prefix: string) =>
-  [...store.objects].filter(([k]) => k.startsWith(prefix)).flatMap(([, v]) => v.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l).id as number));
+  [...store.objects]
+    .filter(([k]) => k.startsWith(prefix))
+    .flatMap(([, v]) =>
+      v
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).id as number),
+    );
 
 describe('WriteSession', () => {
   it('echoes each state only after the records before it are uploaded and listed', async () => {
@@ -101,7 +139,11 @@ describe('WriteSession', () => {
     expect(h.echoed.map(countOf)).toEqual([1, 1, 1]);
     // When each state was echoed, its stream's manifest already listed the records it covers
     // (a: 1, b: 1, a: 2), and no manifest listed a file before its upload had finished.
-    const covers: [string, number][] = [['a', 1], ['b', 1], ['a', 2]];
+    const covers: [string, number][] = [
+      ['a', 1],
+      ['b', 1],
+      ['a', 2],
+    ];
     covers.forEach(([model, records], i) => expect(h.listedAtEcho[i]!.get(model) ?? 0, `state ${i} of ${model}`).toBeGreaterThanOrEqual(records));
     expect(h.listedBeforeUpload).toEqual([]);
     expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);
@@ -110,7 +152,8 @@ describe('WriteSession', () => {
 
   it('cuts the files held states wait on when they reach their memory share, and the reader waits while they stay above it', async () => {
     const h = harness(['a', 'b'], { heldStatesBytes: 20_000 });
-    const big = (n: number) => `{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"n":${n},"pad":"${'x'.repeat(2000)}"},"stream_states":[]}}}`;
+    const big = (n: number) =>
+      `{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"n":${n},"pad":"${'x'.repeat(2000)}"},"stream_states":[]}}}`;
     const lines: string[] = [];
     for (let i = 0; i < 400; i++) {
       lines.push(record(i % 2 ? 'a' : 'b', i));
@@ -129,9 +172,13 @@ describe('WriteSession', () => {
     expect(h.tracker.heldBytes).toBe(0);
   });
 
-  it('finishes a stream\'s file when its terminal status arrives, while the next streams are read', async () => {
+  it("finishes a stream's file when its terminal status arrives, while the next streams are read", async () => {
     const h = harness(['a', 'b', 'c']);
-    const status = (name: string, value: string) => JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1, stream_status: { stream_descriptor: { name }, status: value } } });
+    const status = (name: string, value: string) =>
+      JSON.stringify({
+        type: 'TRACE',
+        trace: { type: 'STREAM_STATUS', emitted_at: 1, stream_status: { stream_descriptor: { name }, status: value } },
+      });
     const lines: string[] = [];
     for (const name of ['a', 'b']) {
       for (let i = 0; i < 5; i++) lines.push(record(name, i));
@@ -231,33 +278,36 @@ describe('WriteSession', () => {
   it.each([
     ['finish between ticks', false],
     ['are slower than the whole run', true],
-  ])('with 20 streams, a GLOBAL state every 200 ms and uploads that %s, the timer cuts each stream about once per flush interval', async (_name, slow) => {
-    // The audit's case: 20 streams, a GLOBAL state every 200 ms, a 10 s flush interval, ticks
-    // every second, 60 s of input.
-    const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
-    const h = harness(names, { flushIntervalMs: 10_000 });
-    if (slow) h.store.hold();
-    let id = 0;
-    for (let step = 1; step <= 300; step++) {
-      h.tick(200);
-      for (const name of names) h.take(record(name, id++));
-      h.take(globalState(step));
-      if (step % 5 === 0) h.session.onTick();
-      if (!slow) await h.committer.idle();
-    }
-    for (const name of names) {
-      const timerCuts = h.cuts.filter((c) => c.stream === name && c.reason === 'timer').length;
-      // one cut per flush interval at most (60 s / 10 s), and the timer did cut
-      expect(timerCuts, name).toBeLessThanOrEqual(6);
-      expect(timerCuts, name).toBeGreaterThanOrEqual(4);
-    }
-    h.store.release();
-    h.session.finishAll();
-    await h.committer.idle();
-    expect(h.echoed.map((l) => JSON.parse(l).state.global.shared_state.n)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
-    expect(h.echoed.map(countOf)).toEqual(Array.from({ length: 300 }, () => 20));
-    for (const name of names) expect(storedRecords(h.store, `${name}/`)).toHaveLength(300);
-  });
+  ])(
+    'with 20 streams, a GLOBAL state every 200 ms and uploads that %s, the timer cuts each stream about once per flush interval',
+    async (_name, slow) => {
+      // The audit's case: 20 streams, a GLOBAL state every 200 ms, a 10 s flush interval, ticks
+      // every second, 60 s of input.
+      const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
+      const h = harness(names, { flushIntervalMs: 10_000 });
+      if (slow) h.store.hold();
+      let id = 0;
+      for (let step = 1; step <= 300; step++) {
+        h.tick(200);
+        for (const name of names) h.take(record(name, id++));
+        h.take(globalState(step));
+        if (step % 5 === 0) h.session.onTick();
+        if (!slow) await h.committer.idle();
+      }
+      for (const name of names) {
+        const timerCuts = h.cuts.filter((c) => c.stream === name && c.reason === 'timer').length;
+        // one cut per flush interval at most (60 s / 10 s), and the timer did cut
+        expect(timerCuts, name).toBeLessThanOrEqual(6);
+        expect(timerCuts, name).toBeGreaterThanOrEqual(4);
+      }
+      h.store.release();
+      h.session.finishAll();
+      await h.committer.idle();
+      expect(h.echoed.map((l) => JSON.parse(l).state.global.shared_state.n)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+      expect(h.echoed.map(countOf)).toEqual(Array.from({ length: 300 }, () => 20));
+      for (const name of names) expect(storedRecords(h.store, `${name}/`)).toHaveLength(300);
+    },
+  );
 
   it('holds a LEGACY state (a STATE without type) until the records of every stream are durable', async () => {
     const h = harness(['a', 'b']);
@@ -327,9 +377,17 @@ describe('WriteSession', () => {
     ['not JSON', '{"type":', /line 2 is not valid JSON/],
     ['not an object', '[1,2]', /line 2 is not a JSON object/],
     ['no string type', '{"type":5}', /line 2 has no string "type"/],
-    ['a record without data', '{"type":"RECORD","record":{"stream":"a","emitted_at":1}}', /line 2: RECORD of stream "a" \(no namespace\) without a "data" object/],
+    [
+      'a record without data',
+      '{"type":"RECORD","record":{"stream":"a","emitted_at":1}}',
+      /line 2: RECORD of stream "a" \(no namespace\) without a "data" object/,
+    ],
     ['a record without stream', '{"type":"RECORD","record":{"data":{},"emitted_at":1}}', /line 2: RECORD without a string "stream"/],
-    ['a stream not in the catalog', '{"type":"RECORD","record":{"stream":"zz","data":{},"emitted_at":1}}', /line 2: RECORD for stream "zz" \(no namespace\), which is not in the configured catalog/],
+    [
+      'a stream not in the catalog',
+      '{"type":"RECORD","record":{"stream":"zz","data":{},"emitted_at":1}}',
+      /line 2: RECORD for stream "zz" \(no namespace\), which is not in the configured catalog/,
+    ],
   ])('reports %s with its line number', async (_name, bad, message) => {
     const h = harness(['a']);
     await expect(h.session.consume(h.feed([record('a', 0), bad]))).rejects.toThrow(message);
@@ -359,7 +417,8 @@ describe('WriteSession fast path (lines with their bytes, as the line reader giv
 
   it('routes records by their bytes and spools them exactly as received', async () => {
     const h = harness(['a', 'b']);
-    const odd = '{ "type" : "RECORD", "record" : { "stream" : "b", "data" : { "id" : 7, "big" : 123456789012345678901234567890 }, "emitted_at" : 1 } }';
+    const odd =
+      '{ "type" : "RECORD", "record" : { "stream" : "b", "data" : { "id" : 7, "big" : 123456789012345678901234567890 }, "emitted_at" : 1 } }';
     await h.session.consume(withBytes([record('a', 0), odd, state('a', 1), record('a', 1)]));
     const spoolB = h.sinks.get(streamKey('b'))!.spool!;
     await spoolB.drained();
@@ -376,9 +435,21 @@ describe('WriteSession fast path (lines with their bytes, as the line reader giv
     ['not JSON', '{"type":', /line 3 is not valid JSON/],
     ['a trailing comma inside data', '{"type":"RECORD","record":{"stream":"a","data":{"x":1,},"emitted_at":1}}', /line 3 is not valid JSON/],
     ['NaN inside data', '{"type":"RECORD","record":{"stream":"a","data":{"x":NaN},"emitted_at":1}}', /line 3 is not valid JSON/],
-    ['a record without data', '{"type":"RECORD","record":{"stream":"a","emitted_at":1}}', /line 3: RECORD of stream "a" \(no namespace\) without a "data" object/],
-    ['emitted_at as text', '{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":"1"}}', /line 3: RECORD of stream "a" \(no namespace\) without a numeric "emitted_at"/],
-    ['a stream not in the catalog', '{"type":"RECORD","record":{"stream":"zz","namespace":"n","data":{},"emitted_at":1}}', /line 3: RECORD for stream "zz" \(namespace "n"\), which is not in the configured catalog/],
+    [
+      'a record without data',
+      '{"type":"RECORD","record":{"stream":"a","emitted_at":1}}',
+      /line 3: RECORD of stream "a" \(no namespace\) without a "data" object/,
+    ],
+    [
+      'emitted_at as text',
+      '{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":"1"}}',
+      /line 3: RECORD of stream "a" \(no namespace\) without a numeric "emitted_at"/,
+    ],
+    [
+      'a stream not in the catalog',
+      '{"type":"RECORD","record":{"stream":"zz","namespace":"n","data":{},"emitted_at":1}}',
+      /line 3: RECORD for stream "zz" \(namespace "n"\), which is not in the configured catalog/,
+    ],
   ])('reports %s with its line number, and no state after it is echoed', async (_name, bad, message) => {
     const h = harness(['a']);
     await expect(h.session.consume(withBytes([record('a', 0), state('a', 1), bad, record('a', 1), state('a', 2)]))).rejects.toThrow(message);

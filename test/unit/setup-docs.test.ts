@@ -86,7 +86,10 @@ function referenceRows(markdown: string, heading: string): Map<string, string[]>
     const m = /^\|\s*`([^`]+)`\s*\|(.*)\|\s*$/.exec(line);
     if (!m) continue;
     if (rows.has(m[1]!)) throw new Error(`two rows for ${m[1]}`);
-    rows.set(m[1]!, m[2]!.split('|').map((c) => c.trim()));
+    rows.set(
+      m[1]!,
+      m[2]!.split('|').map((c) => c.trim()),
+    );
   }
   return rows;
 }
@@ -118,7 +121,8 @@ describe('docs/setup.md configuration reference', () => {
     for (const f of fields) {
       const row = (rows.get(f.name) ?? []).join(' | ');
       for (const v of f.values) expect(row, `${f.name} value ${v}`).toContain(`\`${v}\``);
-      for (const bound of [f.minimum, f.maximum]) if (bound !== undefined) expect(row, `${f.name} bound ${bound}`).toMatch(new RegExp(`\\b${bound}\\b`));
+      for (const bound of [f.minimum, f.maximum])
+        if (bound !== undefined) expect(row, `${f.name} bound ${bound}`).toMatch(new RegExp(`\\b${bound}\\b`));
       expect(/\bSecret\b/.test(row), `${f.name} secret`).toBe(f.secret);
     }
   });

@@ -22,7 +22,18 @@ describe('spec', () => {
     const msg = JSON.parse(lines[0]!);
     expect(msg.type).toBe('SPEC');
     const props = msg.spec.connectionSpecification.properties;
-    for (const field of ['s3_bucket_name', 's3_bucket_region', 'folder', 'credentials', 'encryption', 'format', 'file_size_mb', 'flush_interval_seconds', 'manifest_location', 's3_endpoint']) {
+    for (const field of [
+      's3_bucket_name',
+      's3_bucket_region',
+      'folder',
+      'credentials',
+      'encryption',
+      'format',
+      'file_size_mb',
+      'flush_interval_seconds',
+      'manifest_location',
+      's3_endpoint',
+    ]) {
       expect(props, field).toHaveProperty(field);
     }
     expect(msg.spec.supported_destination_sync_modes).toEqual(['append', 'append_dedup', 'overwrite']);
@@ -55,7 +66,8 @@ function metadataProblems(node: Json, path = ''): string[] {
     if (!Number.isInteger(prop.order)) problems.push(`${at}: no order`);
     else if (orders.has(prop.order)) problems.push(`${at}: order ${prop.order} is also ${orders.get(prop.order)}'s`);
     else orders.set(prop.order, name);
-    if (typeof prop.pattern === 'string' && typeof prop.pattern_descriptor !== 'string') problems.push(`${at}: a pattern without a pattern_descriptor`);
+    if (typeof prop.pattern === 'string' && typeof prop.pattern_descriptor !== 'string')
+      problems.push(`${at}: a pattern without a pattern_descriptor`);
     // A const has one value and a secret must not be shown: neither needs examples.
     const exemplifiable = !('const' in prop) && prop.airbyte_secret !== true && !Array.isArray(prop.oneOf);
     if (exemplifiable && !(Array.isArray(prop.examples) && prop.examples.length > 0)) problems.push(`${at}: no examples`);
@@ -69,7 +81,8 @@ function metadataProblems(node: Json, path = ''): string[] {
     if (Array.isArray(prop.oneOf)) {
       for (const branch of prop.oneOf as Json[]) {
         const label = `${at}[${branch.title ?? '?'}]`;
-        for (const key of ['title', 'description'] as const) if (typeof branch[key] !== 'string' || branch[key].trim() === '') problems.push(`${label}: no ${key}`);
+        for (const key of ['title', 'description'] as const)
+          if (typeof branch[key] !== 'string' || branch[key].trim() === '') problems.push(`${label}: no ${key}`);
         problems.push(...metadataProblems(branch, label));
       }
     } else if (prop.properties) {
@@ -94,7 +107,7 @@ describe('spec/spec.json field metadata', () => {
       'credentials[IAM role (recommended)].role_arn: the example "not an arn" is not valid',
       'encryption[SSE-KMS]: no description',
       'format[CSV].delimiter: no description',
-      'format[CSV].delimiter: order 1 is also compression\'s',
+      "format[CSV].delimiter: order 1 is also compression's",
       'format[CSV].delimiter: no examples',
       'new_setting: no title',
       'new_setting: no description',

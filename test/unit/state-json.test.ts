@@ -27,12 +27,7 @@ describe('spliceRecordCount', () => {
       3,
       '{"state":{"destinationStats":{"recordCount":3.0}},"type":"STATE"}',
     ],
-    [
-      'handles an empty state object',
-      '{"type":"STATE","state":{}}',
-      2,
-      '{"type":"STATE","state":{"destinationStats":{"recordCount":2.0}}}',
-    ],
+    ['handles an empty state object', '{"type":"STATE","state":{}}', 2, '{"type":"STATE","state":{"destinationStats":{"recordCount":2.0}}}'],
     [
       'is not fooled by braces and quotes inside strings, or by whitespace',
       '{ "type" : "STATE" , "state" : { "data" : { "k" : "}\\"{ destinationStats" } } }',
@@ -59,7 +54,8 @@ describe('spliceRecordCount', () => {
 
 describe('spliceCommittedCounts', () => {
   it('sets destinationStats.recordCount and, beside it, the integers committedRecordsCount and committedBytesCount', () => {
-    const raw = '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":123456789012345678901234567890}}}}';
+    const raw =
+      '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":123456789012345678901234567890}}}}';
     expect(spliceCommittedCounts(raw, { records: 3, bytes: 420 })).toBe(
       '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":123456789012345678901234567890}},"destinationStats":{"recordCount":3.0},"committedRecordsCount":3,"committedBytesCount":420}}',
     );

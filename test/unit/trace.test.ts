@@ -12,7 +12,10 @@ describe('traceFor', () => {
     [new SystemError('DuckDB failed'), 'system_error'],
   ] as const)('maps %s to %s with the message as it is', (err, failureType) => {
     const msg = traceFor(err, now);
-    expect(msg).toMatchObject({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: 1714608000000, error: { message: err.message, failure_type: failureType } } });
+    expect(msg).toMatchObject({
+      type: 'TRACE',
+      trace: { type: 'ERROR', emitted_at: 1714608000000, error: { message: err.message, failure_type: failureType } },
+    });
   });
 
   it('adds a stack trace to system errors only: a setting to change needs none', () => {
@@ -22,16 +25,25 @@ describe('traceFor', () => {
   });
 
   it('names the stream, with its namespace when it has one', () => {
-    expect(traceFor(new ConfigError('bad', { stream: { name: 'users', namespace: 'public' } }), now)).toHaveProperty('trace.error.stream_descriptor', { name: 'users', namespace: 'public' });
+    expect(traceFor(new ConfigError('bad', { stream: { name: 'users', namespace: 'public' } }), now)).toHaveProperty(
+      'trace.error.stream_descriptor',
+      { name: 'users', namespace: 'public' },
+    );
     const noNamespace = traceFor(new ConfigError('bad', { stream: { name: 'users' } }), now);
     expect(noNamespace).toHaveProperty('trace.error.stream_descriptor', { name: 'users' });
     expect(traceFor(new ConfigError('bad'), now)).not.toHaveProperty('trace.error.stream_descriptor');
   });
 
   it('puts technical detail in internal_message: given, or from the cause', () => {
-    expect(traceFor(new ConfigError('Access denied', { internal: 'AccessDenied: request id 42' }), now)).toHaveProperty('trace.error.internal_message', 'AccessDenied: request id 42');
+    expect(traceFor(new ConfigError('Access denied', { internal: 'AccessDenied: request id 42' }), now)).toHaveProperty(
+      'trace.error.internal_message',
+      'AccessDenied: request id 42',
+    );
     const cause = new RangeError('offset out of range');
-    expect(traceFor(new SystemError('Could not write', { cause }), now)).toHaveProperty('trace.error.internal_message', 'RangeError: offset out of range');
+    expect(traceFor(new SystemError('Could not write', { cause }), now)).toHaveProperty(
+      'trace.error.internal_message',
+      'RangeError: offset out of range',
+    );
     expect(traceFor(new ConfigError('plain'), now)).not.toHaveProperty('trace.error.internal_message');
   });
 
@@ -51,7 +63,11 @@ describe('traceFor', () => {
   });
 
   it.skipIf(!protocolSchemaAvailable)('makes TRACE messages that conform to the Airbyte protocol schema', () => {
-    for (const err of [new ConfigError('bad', { stream: { name: 'users', namespace: 'public' }, internal: 'x' }), new SystemError('bug'), new Error('raw')]) {
+    for (const err of [
+      new ConfigError('bad', { stream: { name: 'users', namespace: 'public' }, internal: 'x' }),
+      new SystemError('bug'),
+      new Error('raw'),
+    ]) {
       expect(protocolErrors(JSON.stringify(traceFor(err, now)))).toEqual([]);
     }
   });

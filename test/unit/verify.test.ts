@@ -58,11 +58,27 @@ const config: Config = buildConfig({
 let clock = Date.parse('2026-03-01T02:00:00.000Z');
 
 /** Writes `files` data objects of a model and its manifest; returns the data keys. */
-function transfer(reader: MemoryReader, model: string, files: number, status: ManifestStatus = 'complete', at?: number): { keys: string[]; transferTimestamp: string } {
-  const t = newTransfer(() => (at ?? (clock += 3_600_000)), () => new Uint8Array(10).fill(files));
+function transfer(
+  reader: MemoryReader,
+  model: string,
+  files: number,
+  status: ManifestStatus = 'complete',
+  at?: number,
+): { keys: string[]; transferTimestamp: string } {
+  const t = newTransfer(
+    () => at ?? (clock += 3_600_000),
+    () => new Uint8Array(10).fill(files),
+  );
   const committed = [];
   for (let part = 0; part < files; part++) {
-    const key = dataKey({ folder: config.folder, model, transferDate: t.transferDate, part, transferTimestamp: t.transferTimestamp, extension: 'parquet' });
+    const key = dataKey({
+      folder: config.folder,
+      model,
+      transferDate: t.transferDate,
+      part,
+      transferTimestamp: t.transferTimestamp,
+      extension: 'parquet',
+    });
     const body = Buffer.alloc(2500 + part, `${model}${part}`);
     reader.objects.set(key, body);
     committed.push({ key, records: 1, bytes: body.length, sha256: sha(body), minExtractedAt: t.startedAt, maxExtractedAt: t.startedAt });
@@ -77,7 +93,10 @@ function transfer(reader: MemoryReader, model: string, files: number, status: Ma
     status,
     now: () => clock,
   });
-  reader.objects.set(manifestKey({ location: 'bucket_root', folder: config.folder, model, transferDate: t.transferDate, transferId: t.transferId }), Buffer.from(serializeManifest(manifest)));
+  reader.objects.set(
+    manifestKey({ location: 'bucket_root', folder: config.folder, model, transferDate: t.transferDate, transferId: t.transferId }),
+    Buffer.from(serializeManifest(manifest)),
+  );
   return { keys: committed.map((f) => f.key), transferTimestamp: t.transferTimestamp };
 }
 
@@ -144,7 +163,12 @@ describe('verifyExport', () => {
     expect(report.ok).toBe(true);
     expect(report.unlisted.count).toBe(2);
     expect(report.unlisted.bytes).toBe(1000);
-    expect(report.unlisted.objects).toContainEqual({ key: orphan, bytes: 700, transfer_id: report.models[0]!.transfers[0]!.transfer_id, transfer_in_progress: true });
+    expect(report.unlisted.objects).toContainEqual({
+      key: orphan,
+      bytes: 700,
+      transfer_id: report.models[0]!.transfers[0]!.transfer_id,
+      transfer_in_progress: true,
+    });
     expect(report.unlisted.objects).toContainEqual({ key: stray, bytes: 300 });
     expect(report.open_uploads).toEqual({ count: 1, uploads: reader.uploads });
     const text = renderVerifyText(report);
@@ -225,7 +249,9 @@ describe('verifyExport with namespaced models (<namespace>/<name>)', () => {
     const report = await verifyExport(config, reader, all, deps);
     expect(report.ok).toBe(true);
     expect(report.models.map((m) => m.model)).toEqual(['public/users', 'users']);
-    expect(report.unlisted.objects).toEqual([{ key: orphan, bytes: 10, transfer_id: report.models[0]!.transfers[0]!.transfer_id, transfer_in_progress: true }]);
+    expect(report.unlisted.objects).toEqual([
+      { key: orphan, bytes: 10, transfer_id: report.models[0]!.transfers[0]!.transfer_id, transfer_in_progress: true },
+    ]);
     const one = await verifyExport(config, reader, { model: 'public/users', since: undefined }, deps);
     expect(one.models.map((m) => m.model)).toEqual(['public/users']);
     expect(one.checked.files).toBe(2);

@@ -39,9 +39,14 @@ class GatedStore extends MemoryStore {
   }
 }
 
-const record = (id: number, name = `user ${id}`) => JSON.stringify({ type: 'RECORD', record: { stream: 'users', data: { id, name }, emitted_at: 1_700_000_000_000 } });
-const state = (cursor: number) => JSON.stringify({ type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { cursor } } } });
-const complete = JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: 1, stream_status: { stream_descriptor: { name: 'users' }, status: 'COMPLETE' } } });
+const record = (id: number, name = `user ${id}`) =>
+  JSON.stringify({ type: 'RECORD', record: { stream: 'users', data: { id, name }, emitted_at: 1_700_000_000_000 } });
+const state = (cursor: number) =>
+  JSON.stringify({ type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { cursor } } } });
+const complete = JSON.stringify({
+  type: 'TRACE',
+  trace: { type: 'STREAM_STATUS', emitted_at: 1, stream_status: { stream_descriptor: { name: 'users' }, status: 'COMPLETE' } },
+});
 /** A message type the connector does not know: its WARN LOG tells that every line before it was read. */
 const MARKER = JSON.stringify({ type: 'FUTURE_MESSAGE' });
 
@@ -60,7 +65,10 @@ function start(store: MemoryStore, options: { graceMs?: number; abortWaitMs?: nu
   const dir = mkdtempSync(join(tmpdir(), 'write-command-'));
   const configPath = join(dir, 'config.json');
   const catalogPath = join(dir, 'catalog.json');
-  writeFileSync(configPath, JSON.stringify({ s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1', file_size_mb: 1, credentials: { auth_type: 'default_chain' } }));
+  writeFileSync(
+    configPath,
+    JSON.stringify({ s3_bucket_name: 'acme-exports', s3_bucket_region: 'us-east-1', file_size_mb: 1, credentials: { auth_type: 'default_chain' } }),
+  );
   writeFileSync(catalogPath, JSON.stringify({ streams: [configuredStream('users')] }));
   const t0 = 1_700_000_000_000;
   let now = t0;
@@ -96,11 +104,15 @@ function start(store: MemoryStore, options: { graceMs?: number; abortWaitMs?: nu
   const unused = async (): Promise<never> => {
     throw new Error('not used');
   };
-  const code = run(['write', '--config', configPath, '--catalog', catalogPath], { stdin, stdout, env: {} }, {
-    spec: unused,
-    check: unused,
-    write: (c, k, out, io) => writeCommand(deps, c, k, out, io),
-  });
+  const code = run(
+    ['write', '--config', configPath, '--catalog', catalogPath],
+    { stdin, stdout, env: {} },
+    {
+      spec: unused,
+      check: unused,
+      write: (c, k, out, io) => writeCommand(deps, c, k, out, io),
+    },
+  );
   return {
     stdin,
     messages,
@@ -125,7 +137,8 @@ function start(store: MemoryStore, options: { graceMs?: number; abortWaitMs?: nu
   };
 }
 
-const logs = (h: Harness, pattern: RegExp): string[] => h.messages.filter((m) => m.type === 'LOG' && pattern.test(m.log.message)).map((m) => m.log.message as string);
+const logs = (h: Harness, pattern: RegExp): string[] =>
+  h.messages.filter((m) => m.type === 'LOG' && pattern.test(m.log.message)).map((m) => m.log.message as string);
 const isMarkerWarning = (m: Record<string, any>): boolean => m.type === 'LOG' && /FUTURE_MESSAGE/.test(m.log.message);
 const cursors = (h: Harness): unknown[] => h.messages.filter((m) => m.type === 'STATE').map((m) => m.state.stream.stream_state.cursor);
 
@@ -154,14 +167,16 @@ describe('write() progress', () => {
     h.stdin.end([record(0), record(1), state(1), record(2), 'not json'].join('\n') + '\n');
     expect(await h.code).toBe(1);
     const summary = h.messages.findIndex((m) => m.type === 'LOG' && /^Stream users/.test(m.log.message));
-    expect(h.messages[summary]!.log.message).toMatch(/^Stream users: 3 records \(0\.0 MB\) received, 2 committed in 1 file \(0\.0 MB\); manifest incomplete$/);
+    expect(h.messages[summary]!.log.message).toMatch(
+      /^Stream users: 3 records \(0\.0 MB\) received, 2 committed in 1 file \(0\.0 MB\); manifest incomplete$/,
+    );
     expect(summary).toBeLessThan(h.messages.findIndex((m) => m.type === 'TRACE'));
     expect(cursors(h)).toEqual([1]);
   });
 });
 
 describe('write() at an end of input without terminal STREAM_STATUS', () => {
-  it('echoes the durable states, writes the manifest incomplete, and fails with transient_error (as Airbyte\'s bulk CDK)', async () => {
+  it("echoes the durable states, writes the manifest incomplete, and fails with transient_error (as Airbyte's bulk CDK)", async () => {
     const store = new MemoryStore();
     const h = start(store);
     h.stdin.end([record(0), record(1), state(1), record(2)].join('\n') + '\n');

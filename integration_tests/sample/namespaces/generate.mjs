@@ -23,7 +23,10 @@ const PLANS = ['free', 'starter', 'team', 'enterprise'];
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const descriptor = (namespace) => ({ name: 'users', namespace });
 const status = (namespace, value, emittedAt) =>
-  JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: emittedAt, stream_status: { stream_descriptor: descriptor(namespace), status: value } } });
+  JSON.stringify({
+    type: 'TRACE',
+    trace: { type: 'STREAM_STATUS', emitted_at: emittedAt, stream_status: { stream_descriptor: descriptor(namespace), status: value } },
+  });
 
 const rows = {
   public: (id, at) => ({ id, email: `user${id}@example.com`, name: `User ${id}`, updated_at: iso(at) }),
@@ -38,7 +41,12 @@ for (let id = 1; id <= PER_STREAM; id++) {
     clock += 1000;
     lines.push(JSON.stringify({ type: 'RECORD', record: { stream: 'users', namespace: ns, data: rows[ns](id, clock), emitted_at: clock } }));
     if (id % STATE_EVERY === 0) {
-      lines.push(JSON.stringify({ type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: descriptor(ns), stream_state: { cursor: iso(clock) } } } }));
+      lines.push(
+        JSON.stringify({
+          type: 'STATE',
+          state: { type: 'STREAM', stream: { stream_descriptor: descriptor(ns), stream_state: { cursor: iso(clock) } } },
+        }),
+      );
     }
   }
 }

@@ -89,11 +89,14 @@ describe('refreshingProvider', () => {
   it('asks STS once for concurrent requests', async () => {
     const c = clock();
     let fetches = 0;
-    const provider = refreshingProvider(async () => {
-      fetches++;
-      await new Promise((r) => setTimeout(r, 5));
-      return temporary(fetches, c.now() + 60 * MIN);
-    }, { now: c.now });
+    const provider = refreshingProvider(
+      async () => {
+        fetches++;
+        await new Promise((r) => setTimeout(r, 5));
+        return temporary(fetches, c.now() + 60 * MIN);
+      },
+      { now: c.now },
+    );
     const ids = await Promise.all([provider(), provider(), provider()]);
     expect(fetches).toBe(1);
     expect(new Set(ids.map((i) => i.accessKeyId))).toEqual(new Set(['ASIA1']));
@@ -160,7 +163,15 @@ describe('credentialProviderFor', () => {
     };
     const redactor = new Redactor();
     const provider = credentialProviderFor(
-      { region, credentials: { authType: 'web_identity', roleArn: 'arn:aws:iam::123456789012:role/fed', webIdentityTokenFile: '/tokens/aws', roleSessionName: 'dse' } },
+      {
+        region,
+        credentials: {
+          authType: 'web_identity',
+          roleArn: 'arn:aws:iam::123456789012:role/fed',
+          webIdentityTokenFile: '/tokens/aws',
+          roleSessionName: 'dse',
+        },
+      },
       { sts, redactor, env: {}, now: c.now, readTextFile: async () => fileContent },
     );
     await provider();
@@ -177,7 +188,10 @@ describe('credentialProviderFor', () => {
   it('reports an unreadable token file as a config error naming the file', async () => {
     const sts: StsApi = { assumeRole: async () => ({}), assumeRoleWithWebIdentity: async () => ({}) };
     const provider = credentialProviderFor(
-      { region, credentials: { authType: 'web_identity', roleArn: 'arn:aws:iam::1:role/f', webIdentityTokenFile: '/nope/token', roleSessionName: 'dse' } },
+      {
+        region,
+        credentials: { authType: 'web_identity', roleArn: 'arn:aws:iam::1:role/f', webIdentityTokenFile: '/nope/token', roleSessionName: 'dse' },
+      },
       { sts, env: {}, redactor: new Redactor(), readTextFile: async () => Promise.reject(Object.assign(new Error('no'), { code: 'ENOENT' })) },
     );
     await expect(provider()).rejects.toThrow(/Cannot read the web identity token file \/nope\/token .*ENOENT/);
@@ -190,7 +204,10 @@ describe('credentialProviderFor', () => {
       },
       assumeRoleWithWebIdentity: async () => ({}),
     };
-    const provider = credentialProviderFor({ region, credentials: { authType: 'iam_role', roleArn: 'arn:aws:iam:::role/Nope', roleSessionName: 'dse' } }, { sts, env: {}, redactor: new Redactor() });
+    const provider = credentialProviderFor(
+      { region, credentials: { authType: 'iam_role', roleArn: 'arn:aws:iam:::role/Nope', roleSessionName: 'dse' } },
+      { sts, env: {}, redactor: new Redactor() },
+    );
     const err = await provider().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain('the role arn:aws:iam:::role/Nope does not exist');
@@ -199,7 +216,10 @@ describe('credentialProviderFor', () => {
   it('hands out configured access keys as they are, registered as secrets', async () => {
     const redactor = new Redactor();
     const provider = credentialProviderFor(
-      { region, credentials: { authType: 'access_key', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'configured-secret', sessionToken: 'configured-token' } },
+      {
+        region,
+        credentials: { authType: 'access_key', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'configured-secret', sessionToken: 'configured-token' },
+      },
       { redactor, env: {} },
     );
     expect(await provider()).toEqual({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'configured-secret', sessionToken: 'configured-token' });

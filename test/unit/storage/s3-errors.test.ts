@@ -8,7 +8,12 @@ import { classifyDefaultChainError, classifyStsError, type StsErrorContext } fro
 
 /** An error as the SDK throws it for an S3 answer; radosgw's messages are empty ("UnknownError"). */
 function s3Error(code: string, status: number, extra: Record<string, unknown> = {}): S3ServiceException {
-  const err = new S3ServiceException({ name: code, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, attempts: 1 }, message: 'UnknownError' });
+  const err = new S3ServiceException({
+    name: code,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status, attempts: 1 },
+    message: 'UnknownError',
+  });
   return Object.assign(err, { Code: code }, extra);
 }
 
@@ -90,7 +95,12 @@ describe('classifyS3Error', () => {
   });
 
   it('names both candidates when InvalidAccessKeyId of an SSE-KMS write comes without a message', () => {
-    const e = classifyS3Error(s3Error('InvalidAccessKeyId', 403), { ...base, endpoint: 'http://127.0.0.1:7480', encryption: kms, authType: 'access_key' });
+    const e = classifyS3Error(s3Error('InvalidAccessKeyId', 403), {
+      ...base,
+      endpoint: 'http://127.0.0.1:7480',
+      encryption: kms,
+      authType: 'access_key',
+    });
     expect(e.message).toContain('does not know the access key');
     expect(e.message).toContain(`the KMS key ${kms.kmsKeyArn}`);
   });
@@ -120,7 +130,13 @@ describe('classifyS3Error', () => {
   });
 
   it('classifies throttling, 5xx and timeouts as transient', () => {
-    for (const err of [s3Error('SlowDown', 503), s3Error('InternalError', 500), s3Error('ServiceUnavailable', 503), s3Error('Whatever', 502), s3Error('RequestTimeout', 400)]) {
+    for (const err of [
+      s3Error('SlowDown', 503),
+      s3Error('InternalError', 500),
+      s3Error('ServiceUnavailable', 503),
+      s3Error('Whatever', 502),
+      s3Error('RequestTimeout', 400),
+    ]) {
       expect(classifyS3Error(err, base), err.name).toBeInstanceOf(TransientError);
     }
     const timeout = Object.assign(new Error('Socket timed out'), { name: 'TimeoutError' });
@@ -160,11 +176,28 @@ describe('classifyS3Error', () => {
 });
 
 function stsError(name: string, status: number): STSServiceException {
-  return new STSServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: 'UnknownError' });
+  return new STSServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: 'UnknownError',
+  });
 }
 
-const assume: StsErrorContext = { operation: 'AssumeRole', roleArn: 'arn:aws:iam:::role/S3Writer', region: 'us-east-1', stsEndpoint: 'http://127.0.0.1:7481', hasExternalId: false };
-const webIdentity: StsErrorContext = { operation: 'AssumeRoleWithWebIdentity', roleArn: 'arn:aws:iam:::role/Fed', region: 'us-east-1', stsEndpoint: undefined, tokenFile: '/var/run/token' };
+const assume: StsErrorContext = {
+  operation: 'AssumeRole',
+  roleArn: 'arn:aws:iam:::role/S3Writer',
+  region: 'us-east-1',
+  stsEndpoint: 'http://127.0.0.1:7481',
+  hasExternalId: false,
+};
+const webIdentity: StsErrorContext = {
+  operation: 'AssumeRoleWithWebIdentity',
+  roleArn: 'arn:aws:iam:::role/Fed',
+  region: 'us-east-1',
+  stsEndpoint: undefined,
+  tokenFile: '/var/run/token',
+};
 
 describe('classifyStsError', () => {
   it('reports an unknown role (radosgw: 404 NotFound; AWS: NoSuchEntity)', () => {
@@ -195,7 +228,7 @@ describe('classifyStsError', () => {
     expect(classifyStsError(stsError('IDPCommunicationError', 400), webIdentity)).toBeInstanceOf(TransientError);
   });
 
-  it('names Google\'s condition keys for web identity, where no provider is registered (docs/setup.md, option B)', () => {
+  it("names Google's condition keys for web identity, where no provider is registered (docs/setup.md, option B)", () => {
     for (const e of [classifyStsError(stsError('AccessDenied', 403), webIdentity), classifyStsError(stsError('Unknown', 403), webIdentity)]) {
       expect(e.message).toContain('"accounts.google.com" for a Google token');
       expect(e.message).toContain('accounts.google.com:sub');

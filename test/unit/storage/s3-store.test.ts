@@ -11,7 +11,14 @@ import { MIN_PART_SIZE, S3ObjectStore, type StoreConfig } from '../../../src/sto
 const kms: Encryption = { mode: 'sse_kms', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/k' };
 
 function storeConfig(encryption: Encryption): StoreConfig {
-  return { bucket: 'b', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', encryption, credentials: { authType: 'default_chain' }, uploadConcurrency: 2 };
+  return {
+    bucket: 'b',
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9',
+    encryption,
+    credentials: { authType: 'default_chain' },
+    uploadConcurrency: 2,
+  };
 }
 
 function bytes(n: number, seed = 7): Buffer {
@@ -40,7 +47,12 @@ describe('s3ClientConfig', () => {
 
   it('uses path-style addressing and checksums only where required for a custom endpoint', () => {
     const c = s3ClientConfig({ region: 'us-east-1', endpoint: 'http://127.0.0.1:7480' }, credentials);
-    expect(c).toMatchObject({ endpoint: 'http://127.0.0.1:7480', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+    expect(c).toMatchObject({
+      endpoint: 'http://127.0.0.1:7480',
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
   });
 
   it("keeps AWS's own endpoint and checksums without a custom endpoint, and never follows region redirects", () => {
@@ -76,7 +88,11 @@ describe('S3ObjectStore', () => {
     const store = new S3ObjectStore(client, storeConfig({ mode: 'bucket_default' }), { partSizeBytes: MIN_PART_SIZE });
     const data = bytes(MIN_PART_SIZE * 2 + 12345);
     const result = await store.upload('m/dt=2026-01-01/part-00000_x.parquet', chunked(data), { contentType: 'application/octet-stream' });
-    expect(result).toEqual({ key: 'm/dt=2026-01-01/part-00000_x.parquet', bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+    expect(result).toEqual({
+      key: 'm/dt=2026-01-01/part-00000_x.parquet',
+      bytes: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+    });
     const parts = calls.filter((c) => c.op === 'UploadPart').sort((a, b) => a.input.PartNumber - b.input.PartNumber);
     expect(parts).toHaveLength(3);
     // Buffer.equals: a deep equality of megabytes is far too slow.
@@ -98,7 +114,9 @@ describe('S3ObjectStore', () => {
     it(`aborts the multipart upload when a part fails, and reports the classified error (forceMultipart ${forceMultipart})`, async () => {
       const { client, calls } = fakeS3({ op: 'UploadPart', code: 'AccessDenied', status: 403, afterCalls: 1 });
       const store = new S3ObjectStore(client, storeConfig(kms), { partSizeBytes: MIN_PART_SIZE, queueSize: 1 });
-      const err = await store.upload('f.parquet', chunked(bytes(MIN_PART_SIZE * 3)), { contentType: 'application/octet-stream', forceMultipart }).catch((e: unknown) => e);
+      const err = await store
+        .upload('f.parquet', chunked(bytes(MIN_PART_SIZE * 3)), { contentType: 'application/octet-stream', forceMultipart })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toMatch(/^UploadPart of s3:\/\/b\/f\.parquet was denied/);
       expect(calls.filter((c) => c.op === 'AbortMultipartUpload').map((c) => c.input.UploadId)).toEqual(['upload-1']);
@@ -110,7 +128,9 @@ describe('S3ObjectStore', () => {
       const store = new S3ObjectStore(client, storeConfig({ mode: 'bucket_default' }), { partSizeBytes: MIN_PART_SIZE, queueSize: 1 });
       const body = new PassThrough();
       const controller = new AbortController();
-      const done = store.upload('f.parquet', body, { contentType: 'application/octet-stream', signal: controller.signal, forceMultipart }).catch((e: unknown) => e);
+      const done = store
+        .upload('f.parquet', body, { contentType: 'application/octet-stream', signal: controller.signal, forceMultipart })
+        .catch((e: unknown) => e);
       body.write(bytes(MIN_PART_SIZE + 1));
       while (!calls.some((c) => c.op === 'UploadPart')) await new Promise((r) => setTimeout(r, 5));
       const reason = new Error('shutting down');
@@ -123,7 +143,7 @@ describe('S3ObjectStore', () => {
     });
   }
 
-  it('fails an upload whose body fails, with the body\'s error, and leaves no multipart upload', async () => {
+  it("fails an upload whose body fails, with the body's error, and leaves no multipart upload", async () => {
     const { client, calls } = fakeS3();
     const store = new S3ObjectStore(client, storeConfig({ mode: 'bucket_default' }), { partSizeBytes: MIN_PART_SIZE, queueSize: 1 });
     const body = new PassThrough();
@@ -143,13 +163,18 @@ describe('S3ObjectStore', () => {
       () => async (args) => {
         const input = args.input as Record<string, any>;
         calls.push({ op: 'ListObjectsV2', input });
-        const page = input.ContinuationToken ? { Contents: [{ Key: 'p/b', Size: 2 }], IsTruncated: false } : { Contents: [{ Key: 'p/a', Size: 1 }], IsTruncated: true, NextContinuationToken: 'next' };
+        const page = input.ContinuationToken
+          ? { Contents: [{ Key: 'p/b', Size: 2 }], IsTruncated: false }
+          : { Contents: [{ Key: 'p/a', Size: 1 }], IsTruncated: true, NextContinuationToken: 'next' };
         return { output: { $metadata: {}, ...page }, response: {} };
       },
       { step: 'initialize', priority: 'high' },
     );
     const store = new S3ObjectStore(client, storeConfig({ mode: 'bucket_default' }));
-    expect(await store.list('p/')).toEqual([{ key: 'p/a', size: 1 }, { key: 'p/b', size: 2 }]);
+    expect(await store.list('p/')).toEqual([
+      { key: 'p/a', size: 1 },
+      { key: 'p/b', size: 2 },
+    ]);
     expect(calls.map((c) => c.input.Prefix)).toEqual(['p/', 'p/']);
   });
 });

@@ -30,7 +30,9 @@ export function fakeS3(failOn?: FailOn): { client: S3Client; calls: Call[] } {
       const input = args.input as Record<string, any>;
       calls.push({ op, input });
       if (failOn && failOn.op === op && calls.filter((c) => c.op === op).length > (failOn.afterCalls ?? 0)) {
-        throw Object.assign(new S3ServiceException({ name: failOn.code, $fault: 'client', $metadata: { httpStatusCode: failOn.status } }), { Code: failOn.code });
+        throw Object.assign(new S3ServiceException({ name: failOn.code, $fault: 'client', $metadata: { httpStatusCode: failOn.status } }), {
+          Code: failOn.code,
+        });
       }
       // What S3 answers (the client refuses a write answered otherwise: s3-client.ts notS3Answer).
       const outputs: Record<string, () => object> = {
@@ -45,4 +47,3 @@ export function fakeS3(failOn?: FailOn): { client: S3Client; calls: Call[] } {
   );
   return { client, calls };
 }
-

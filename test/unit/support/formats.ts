@@ -180,7 +180,7 @@ export function parseJsonExact(text: string): ExactJson {
       i++;
       const obj: Record<string, ExactJson> = {};
       ws();
-      if (text[i] === '}') return i++, obj;
+      if (text[i] === '}') return (i++, obj);
       for (;;) {
         ws();
         if (text[i] !== '"') fail('expected key');
@@ -198,7 +198,7 @@ export function parseJsonExact(text: string): ExactJson {
       i++;
       const arr: ExactJson[] = [];
       ws();
-      if (text[i] === ']') return i++, arr;
+      if (text[i] === ']') return (i++, arr);
       for (;;) {
         arr.push(value());
         ws();
@@ -208,8 +208,12 @@ export function parseJsonExact(text: string): ExactJson {
       }
     }
     if (ch === '"') return string();
-    for (const [word, val] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (text.startsWith(word, i)) return (i += word.length), val;
+    for (const [word, val] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
+      if (text.startsWith(word, i)) return ((i += word.length), val);
     }
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
     if (!m) fail('unexpected token');

@@ -35,4 +35,3 @@ export function expectMatrixRows(rows: Record<string, Canon>[], reader: string, 
     expect(row, `${reader}: record ${record.id}`).toEqual(want);
   }
 }
-
