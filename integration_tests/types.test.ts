@@ -239,7 +239,7 @@ describe.each(FORMATS)('type matrix through write: %o', (format) => {
       const rows = reader.getRowObjectsJS() as { id: bigint; free: string | null; clash: string | null }[];
       expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4]);
       // Values whose keys collide by case are their JSON text (a JSON string), as Parquet keeps them.
-      const text = (x: string | null): unknown => (x !== null && x.startsWith('"') ? JSON.parse(x) : x);
+      const text = (x: string | null): unknown => (x?.startsWith('"') ? JSON.parse(x) : x);
       expect(text(rows[0]!.free)).toBe('{"a":1,"A":2}');
       expect(text(rows[0]!.clash)).toBe('{"a":1,"A":2}');
       expect(text(rows[1]!.free)).toBe('[{"b":{"c":1,"C":2}}]');

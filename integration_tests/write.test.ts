@@ -86,7 +86,6 @@ describe('write', () => {
         sinceState.set(m.record.stream, (sinceState.get(m.record.stream) ?? 0) + n);
         sinceGlobal += n;
       } else if (m.type !== 'STATE') {
-        continue;
       } else if (m.state.type === 'STREAM') {
         expectedBytes.push(sinceState.get(m.state.stream.stream_descriptor.name) ?? 0);
         sinceState.set(m.state.stream.stream_descriptor.name, 0);

@@ -8,7 +8,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { asConnectorError } from '../../src/errors.js';
-import { REFRESH_POLICY, stsApi } from '../../src/storage/credentials.js';
+import { type REFRESH_POLICY, stsApi } from '../../src/storage/credentials.js';
 import { createS3Store } from '../../src/storage/s3-store.js';
 import { tempJson } from '../support/cli.js';
 import { FaultProxy } from '../support/fault-proxy.js';

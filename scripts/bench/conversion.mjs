@@ -23,7 +23,7 @@ const dist = (p) => import(join(ROOT, 'dist', p));
 const { createDuckDbEngine } = await dist('formats/duckdb.js');
 const { createStreamConverter } = await dist('formats/converter.js');
 const { buildConversionQuery } = await dist('formats/query.js');
-const { planColumns, duckdbType, quoteIdent, quoteLiteral } = await dist('formats/schema.js');
+const { planColumns, duckdbType, quoteLiteral } = await dist('formats/schema.js');
 const { createRecordScanner } = await dist('protocol/record-scan.js');
 
 function parseArgs(argv) {

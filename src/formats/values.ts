@@ -19,7 +19,7 @@
 // verdict. `__v` is the spooled line's verdict (query.ts).
 
 import { INEXACT_VERDICT_SQL } from './spool-line.js';
-import { duckdbType, quoteIdent, quoteLiteral, type ScalarKind, type ScalarType, type ValueType } from './schema.js';
+import { quoteIdent, quoteLiteral, type ScalarKind, type ScalarType, type ValueType } from './schema.js';
 
 const TEXT_SHAPED: ReadonlySet<ScalarKind> = new Set(['string', 'timestamptz', 'timestamp', 'date', 'time', 'timetz', 'time_or_timetz']);
 /** 2^53: below it every integer is a double of its own. */

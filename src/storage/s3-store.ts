@@ -22,7 +22,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Config } from '../config/config.js';
-import { ConfigError, ConnectorError, SystemError, TransientError } from '../errors.js';
+import { ConfigError, type ConnectorError, SystemError, TransientError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 import { debug } from '../protocol/output.js';
 import { credentialProviderFor, type CredentialOptions } from './credentials.js';

@@ -20,7 +20,10 @@ export function parseCatalog(raw: unknown): ConfiguredAirbyteCatalog {
   const problems: string[] = [];
   raw.streams.forEach((entry: unknown, i: number) => {
     const at = `streams[${i}]`;
-    if (!isObject(entry) || !isObject(entry.stream)) return problems.push(`${at}.stream is required`);
+    if (!isObject(entry) || !isObject(entry.stream)) {
+      problems.push(`${at}.stream is required`);
+      return;
+    }
     const stream = entry.stream;
     if (typeof stream.name !== 'string') problems.push(`${at}.stream.name must be a string`);
     if (stream.namespace !== undefined && stream.namespace !== null && typeof stream.namespace !== 'string') {

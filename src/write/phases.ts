@@ -86,7 +86,10 @@ export class WritePhases {
     // Streams without their terminal status: the exit path finishes what held states wait on,
     // echoes them and writes every manifest `incomplete` (docs/write-path.md).
     const unfinished = session.withoutTerminalStatus();
-    if (unfinished.length > 0) throw (this.earlyEnd = endedEarly(unfinished));
+    if (unfinished.length > 0) {
+      this.earlyEnd = endedEarly(unfinished);
+      throw this.earlyEnd;
+    }
 
     this.phase = 'draining';
     session.finishAll();

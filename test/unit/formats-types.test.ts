@@ -10,7 +10,6 @@ import type { ConvertedFile, StreamConverter, StreamWriterContext } from '../../
 import { quoteIdent, quoteLiteral } from '../../src/formats/schema.js';
 import {
   canonFromCsvCell,
-  canonFromDuck,
   canonFromHyparquet,
   canonFromJson,
   duckRows,

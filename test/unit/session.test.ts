@@ -84,7 +84,7 @@ function harness(streams: string[], limits: Partial<SessionLimits> = {}) {
     },
     now: () => clock,
     echo: (l) => {
-      for (const line of l) listedAtEcho.push(new Map(listed));
+      listedAtEcho.push(...l.map(() => new Map(listed)));
       echoed.push(...l);
     },
     log: () => undefined,
@@ -144,7 +144,9 @@ describe('WriteSession', () => {
       ['b', 1],
       ['a', 2],
     ];
-    covers.forEach(([model, records], i) => expect(h.listedAtEcho[i]!.get(model) ?? 0, `state ${i} of ${model}`).toBeGreaterThanOrEqual(records));
+    for (const [i, [model, records]] of covers.entries()) {
+      expect(h.listedAtEcho[i]!.get(model) ?? 0, `state ${i} of ${model}`).toBeGreaterThanOrEqual(records);
+    }
     expect(h.listedBeforeUpload).toEqual([]);
     expect(storedRecords(h.store, 'a/').sort()).toEqual([0, 1]);
     expect(storedRecords(h.store, 'b/')).toEqual([0]);

@@ -11,7 +11,7 @@ import {
   DuckDBListValue,
   DuckDBStructValue,
   DuckDBTimestampTZValue,
-  DuckDBTimestampValue,
+  type DuckDBTimestampValue,
   type DuckDBConnection,
   type DuckDBValue,
 } from '@duckdb/node-api';
