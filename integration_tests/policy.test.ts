@@ -5,12 +5,10 @@
 // same statements, each given the user as principal). The policies come from the command's
 // --json output, never from the test.
 
-import { createHash, createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { runCli, tempJson } from './support/cli.js';
+import { iam } from './support/iam.js';
 import { accessKeyConfig, catalog, recordLine, streamStateLine, streamStatusLine } from './support/messages.js';
 import { runText } from './support/operator-cli.js';
 import { adminClient, createUser, freshBucket, radosgwAdmin, s3Server } from './support/server.js';
@@ -44,52 +42,9 @@ function asBucketPolicy(grants: { uid: string; policy: Policy }[]): string {
   return JSON.stringify({ Version: '2012-10-17', Statement });
 }
 
-const bytesOf = (d: SourceData): string | Uint8Array =>
-  typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-
-/** SHA-256 / HMAC-SHA-256 for SignatureV4, from node:crypto. */
-class NodeSha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytesOf(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {}
-}
-
-/** radosgw's IAM API (on the STS gateway): PutUserPolicy, which replaces a policy of the same name. */
+/** radosgw's IAM API: PutUserPolicy, which replaces a policy of the same name. */
 async function putUserPolicy(uid: string, policy: Policy): Promise<void> {
-  const url = new URL(server.stsEndpoint);
-  const signer = new SignatureV4({
-    service: 'iam',
-    region: 'us-east-1',
-    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
-    sha256: NodeSha256,
-  });
-  const body = new URLSearchParams({
-    Version: '2010-05-08',
-    Action: 'PutUserPolicy',
-    UserName: uid,
-    PolicyName: 'destination-s3-export',
-    PolicyDocument: JSON.stringify(policy),
-  }).toString();
-  const signed = await signer.sign({
-    method: 'POST',
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: '/',
-    query: {},
-    headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded' },
-    body,
-  });
-  const res = await fetch(url, { method: 'POST', headers: signed.headers, body });
-  if (!res.ok) throw new Error(`PutUserPolicy failed: HTTP ${res.status} ${await res.text()}`);
+  await iam({ Action: 'PutUserPolicy', UserName: uid, PolicyName: 'destination-s3-export', PolicyDocument: JSON.stringify(policy) });
 }
 
 type Grant = { uid: string; policy: Policy };
