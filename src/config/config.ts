@@ -82,7 +82,14 @@ export function freeSpaceBytes(dir: string): number {
 }
 
 /**
- * 8 GB, or 80% of the free space of the temp directory's file system when that is less, as
+ * The share of the free space the default budget takes. Half, not more: the pipeline can pass its
+ * budget while a file converts beside its spool and the next spool fills (by more than a quarter of it in
+ * one run: docs/reliability.md, "Known limits"), and what it passes must still be free.
+ */
+const FREE_SPACE_SHARE = 0.5;
+
+/**
+ * 8 GB, or half the free space of the temp directory's file system when that is less, as
  * docs/operations.md promises: never more than is free, so that a small TMPDIR means smaller files
  * cut sooner (the pipeline spends the budget), not ENOSPC. There is no floor: a floor above the
  * free space is a budget the disk cannot hold. When the free space cannot be read, 8 GB.
@@ -94,7 +101,7 @@ export function defaultTempDiskBudgetBytes(dir = os.tmpdir(), freeBytes: (dir: s
   } catch {
     return 8192 * MB;
   }
-  return Math.min(8192 * MB, Math.max(0, Math.floor(free * 0.8)));
+  return Math.min(8192 * MB, Math.max(0, Math.floor(free * FREE_SPACE_SHARE)));
 }
 
 /**
@@ -107,7 +114,7 @@ export const MIN_TEMP_DISK_BYTES = 32 * MB;
 export function usableTempDiskDefault(budgetBytes: number, dir = os.tmpdir()): number {
   if (budgetBytes >= MIN_TEMP_DISK_BYTES) return budgetBytes;
   throw new ConfigError(
-    `The temp directory ${dir} (TMPDIR) has about ${Math.floor(budgetBytes / 0.8 / MB)} MB free; a sync needs at least ${Math.ceil(MIN_TEMP_DISK_BYTES / 0.8 / MB)} MB there. ` +
+    `The temp directory ${dir} (TMPDIR) has about ${Math.floor(budgetBytes / FREE_SPACE_SHARE / MB)} MB free; a sync needs at least ${Math.ceil(MIN_TEMP_DISK_BYTES / FREE_SPACE_SHARE / MB)} MB there. ` +
       'Free space there, or point TMPDIR at a larger file system.',
   );
 }

@@ -362,14 +362,14 @@ describe('buildConfig', () => {
     expect(defaultMemoryBudgetBytes(64 * 1024 * MB)).toBe(2048 * MB);
   });
 
-  it('makes the default temp disk budget 80% of the free space of TMPDIR, at most 8 GB, never more than is free', () => {
+  it('makes the default temp disk budget half the free space of TMPDIR, at most 8 GB, never more than is free', () => {
     const MB = 1024 * 1024;
     const free = (bytes: number) => (): number => bytes;
     // issue 10 item 5: on a 160 MiB file system the default was floored at 256 MB, above the free space
-    expect(defaultTempDiskBudgetBytes('/tmp', free(160 * MB))).toBe(128 * MB);
-    expect(defaultTempDiskBudgetBytes('/tmp', free(10 * MB))).toBe(8 * MB);
+    expect(defaultTempDiskBudgetBytes('/tmp', free(160 * MB))).toBe(80 * MB);
+    expect(defaultTempDiskBudgetBytes('/tmp', free(10 * MB))).toBe(5 * MB);
     expect(defaultTempDiskBudgetBytes('/tmp', free(0))).toBe(0);
-    expect(defaultTempDiskBudgetBytes('/tmp', free(5000 * MB))).toBe(4000 * MB);
+    expect(defaultTempDiskBudgetBytes('/tmp', free(5000 * MB))).toBe(2500 * MB);
     expect(defaultTempDiskBudgetBytes('/tmp', free(100 * 1024 * MB))).toBe(8192 * MB);
     // the free space cannot be read (TMPDIR missing): 8 GB, as before
     const unreadable = (): number => {
@@ -378,7 +378,7 @@ describe('buildConfig', () => {
     expect(defaultTempDiskBudgetBytes('/nonexistent', unreadable)).toBe(8192 * MB);
     // the real file system: what statfs says is free
     const dir = tmpdir();
-    expect(defaultTempDiskBudgetBytes(dir)).toBe(Math.min(8192 * MB, Math.floor(freeSpaceBytes(dir) * 0.8)));
+    expect(defaultTempDiskBudgetBytes(dir)).toBe(Math.min(8192 * MB, Math.floor(freeSpaceBytes(dir) * 0.5)));
   });
 
   it('refuses a default temp-disk budget too small to make progress, naming the temp directory', () => {
@@ -386,7 +386,7 @@ describe('buildConfig', () => {
     expect(usableTempDiskDefault(51 * MB, '/small')).toBe(51 * MB);
     expect(() => usableTempDiskDefault(8 * MB, '/small')).toThrow(ConfigError);
     expect(() => usableTempDiskDefault(0, '/small')).toThrow(
-      /The temp directory \/small \(TMPDIR\) has about 0 MB free; a sync needs at least 40 MB there/,
+      /The temp directory \/small \(TMPDIR\) has about 0 MB free; a sync needs at least 64 MB there/,
     );
   });
 });
